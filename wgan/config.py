@@ -1,0 +1,333 @@
+"""Typed experiment configuration: YAML file + dotted ``key=value`` overrides.
+
+Every key lives in one of the dataclasses below, with its default and a comment saying what
+it means. ``load_config`` merges a YAML file and overrides into these defaults and validates
+everything before any work starts; every problem is reported as a ``ConfigError`` whose
+message is one line naming the key and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any, Optional, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+DATASETS = ("mnist", "fashion_mnist", "cifar10", "folder", "stacked_mnist")
+OBJECTIVES = ("wgan", "wgan-gp", "gan")
+CRITIC_NORMS = ("none", "batch", "instance", "layer")
+GENERATOR_NORMS = ("batch", "none")
+OPTIMIZERS = ("rmsprop", "adam")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "bf16")
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message is one line naming the key and the fix."""
+
+
+@dataclass
+class DataConfig:
+    name: str = "mnist"                 # mnist | fashion_mnist | cifar10 | folder | stacked_mnist
+    root: str = "data"                  # where datasets live (MNIST ships in data/MNIST/raw)
+    image_size: int = 64                # side of the square training images; power of two >= 16
+    split: str = "train"                # train | test: which split the critic sees
+    on_device: bool = True              # keep the whole dataset as uint8 on the training device
+    stacked_size: int = 60000           # stacked_mnist only: number of 3-digit images to build
+
+
+@dataclass
+class ModelConfig:
+    z_dim: int = 100                    # length of the latent vector z ~ N(0, I)
+    g_width: int = 64                   # generator width (DCGAN ngf): channels of its last hidden layer
+    c_width: int = 64                   # critic width (DCGAN ndf): channels of its first layer
+    g_norm: str = "batch"               # generator normalisation: batch | none
+    c_norm: str = "batch"               # critic normalisation: none | batch | instance | layer
+
+
+@dataclass
+class TrainConfig:
+    objective: str = "wgan"             # wgan (weight clipping) | wgan-gp | gan (non-saturating baseline)
+    steps: int = 10000                  # generator steps (each follows n_critic critic steps)
+    batch_size: int = 64                # images per critic and per generator step
+    n_critic: int = 5                   # critic steps per generator step (Algorithm 1's n_critic)
+    lr: Optional[float] = None          # learning rate of both optimisers; None = objective default (wgan 5e-5)
+    optimizer: Optional[str] = None     # rmsprop | adam; None = objective default (wgan: rmsprop)
+    betas: Optional[list] = None        # Adam betas; None = objective default
+    clip: float = 0.01                  # wgan: critic weights are clipped to [-clip, clip]
+    gp_lambda: float = 10.0             # wgan-gp: weight of the gradient penalty
+    critic_warmup: bool = False         # official code's schedule: 100 critic steps for the first 25
+                                        # generator steps and every 500th
+    seed: int = 0                       # drives every random number generator of the run
+    device: str = "auto"                # auto (cuda if available) | cpu | cuda
+    precision: str = "fp32"             # fp32 | bf16 (autocast on CUDA)
+    cuda_graphs: bool = True            # CUDA only: replay captured critic/generator steps
+    max_grad_norm_log: bool = True      # log gradient norms (one extra reduction per step)
+
+
+@dataclass
+class LogConfig:
+    log_every: int = 50                 # generator steps between scalar logs (TensorBoard, metrics.jsonl)
+    sample_every: int = 500             # generator steps between fixed-noise sample grids
+    checkpoint_every: int = 1000        # generator steps between checkpoints (one is also written at the end)
+    keep_checkpoints: int = 3           # newest checkpoints kept on disk (older are deleted)
+    n_samples: int = 64                 # images in the fixed-noise and real grids
+    progress: bool = True               # show a tqdm progress bar
+
+
+@dataclass
+class RunConfig:
+    dir: str = "runs/mnist"             # run directory; re-running with the same one resumes
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+# Defaults that depend on the objective; applied only where the config leaves the key unset.
+OBJECTIVE_DEFAULTS = {
+    "wgan": {"optimizer": "rmsprop", "lr": 5e-5, "betas": [0.5, 0.999]},
+    "wgan-gp": {"optimizer": "adam", "lr": 1e-4, "betas": [0.0, 0.9]},
+    "gan": {"optimizer": "adam", "lr": 2e-4, "betas": [0.5, 0.999]},
+}
+
+SECTIONS = {f.name: f.type for f in fields(Config)}
+
+
+def all_keys() -> list[str]:
+    """Every dotted key the schema knows, e.g. ``train.lr``."""
+    hints = get_type_hints(Config)
+    keys = []
+    for section, cls in hints.items():
+        keys.extend(f"{section}.{f.name}" for f in fields(cls))
+    return keys
+
+
+def _closest(key: str) -> str:
+    match = difflib.get_close_matches(key, all_keys(), n=1, cutoff=0.0)
+    return match[0] if match else ""
+
+
+def _unknown(key: str) -> ConfigError:
+    return ConfigError(f"unknown config key '{key}'; did you mean '{_closest(key)}'?")
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    """Convert ``value`` to the annotated type or raise a one-line ConfigError."""
+    optional = False
+    if get_origin(hint) is Union:
+        args = [a for a in get_args(hint) if a is not type(None)]
+        optional = len(args) < len(get_args(hint))
+        hint = args[0]
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{key} must not be empty; give a {hint.__name__} value")
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        try:
+            number = float(value) if isinstance(value, str) else value
+        except ValueError:
+            raise ConfigError(f"{key} must be an integer, got {value!r}") from None
+        if not math.isfinite(number) or number != int(number):
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return int(number)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"{key} must be a number, got {value!r}") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"{key} must be a finite number, got {value!r}")
+        return number
+    if hint is str:
+        if isinstance(value, (dict, list)):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return str(value)
+    if hint is list:
+        if isinstance(value, str):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                raise ConfigError(f"{key} must be a list such as [0.5, 0.999], got {value!r}") from None
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list such as [0.5, 0.999], got {value!r}")
+        return list(value)
+    raise ConfigError(f"{key}: unsupported type {hint}")  # pragma: no cover - schema bug
+
+
+def _parse_override(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' is not of the form key=value, e.g. train.lr=1e-4")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override '{text}' has no key; write it as key=value, e.g. train.lr=1e-4")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def _read_yaml(path: str) -> dict:
+    if not os.path.exists(path):
+        raise ConfigError(f"config file '{path}' does not exist; pass an existing file such as configs/mnist.yaml")
+    if os.path.isdir(path):
+        raise ConfigError(f"config path '{path}' is a directory; pass a YAML file such as configs/mnist.yaml")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            loaded = yaml.safe_load(handle)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"config file '{path}' is not valid YAML{where}; fix its syntax") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file '{path}' cannot be read ({err.__class__.__name__}); check the file") from None
+    if loaded is None:
+        raise ConfigError(f"config file '{path}' is empty; start from configs/mnist.yaml")
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file '{path}' must hold a mapping of sections (data:, model:, train:, ...)")
+    return loaded
+
+
+def _flatten(tree: dict) -> dict[str, Any]:
+    flat = {}
+    for section, body in tree.items():
+        section = str(section)
+        if section not in SECTIONS:
+            raise _unknown(section)
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            raise ConfigError(f"section '{section}' must be a mapping of keys, e.g. {section}: {{...}}")
+        for key, value in body.items():
+            flat[f"{section}.{key}"] = value
+    return flat
+
+
+def build_config(values: dict[str, Any]) -> Config:
+    """Build a validated Config from dotted keys, e.g. ``{"train.lr": 1e-4}``."""
+    cfg = Config()
+    hints = {name: get_type_hints(type(getattr(cfg, name))) for name in SECTIONS}
+    for key, value in values.items():
+        section, _, name = key.partition(".")
+        if section not in SECTIONS or name not in hints[section]:
+            raise _unknown(key)
+        setattr(getattr(cfg, section), name, _coerce(key, value, hints[section][name]))
+    apply_objective_defaults(cfg)
+    validate(cfg)
+    return cfg
+
+
+def load_config(path: Optional[str] = None, overrides: Optional[list[str]] = None) -> Config:
+    """Load a YAML config, apply ``key=value`` overrides and validate the result.
+
+    Args:
+        path: YAML file with sections data/model/train/log/run; None starts from defaults.
+        overrides: dotted assignments such as ``["train.lr=1e-4", "run.dir=runs/x"]``.
+
+    Raises:
+        ConfigError: one line naming the offending key and the fix.
+    """
+    values = _flatten(_read_yaml(path)) if path is not None else {}
+    for text in overrides or []:
+        key, value = _parse_override(text)
+        values[key] = value
+    return build_config(values)
+
+
+def apply_objective_defaults(cfg: Config) -> None:
+    defaults = OBJECTIVE_DEFAULTS.get(cfg.train.objective)
+    if defaults is None:
+        return  # validate() reports the unknown objective
+    for key, value in defaults.items():
+        if getattr(cfg.train, key) is None:
+            setattr(cfg.train, key, value)
+
+
+def _choice(key: str, value: str, allowed: tuple) -> None:
+    if value not in allowed:
+        close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.0)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got '{value}'{hint}")
+
+
+def _positive(key: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{key} must be > 0, got {value}")
+
+
+def _at_least(key: str, value: int, low: int) -> None:
+    if value < low:
+        raise ConfigError(f"{key} must be >= {low}, got {value}")
+
+
+def validate(cfg: Config) -> None:
+    """Check values and combinations; raise ConfigError with a one-line fix."""
+    d, m, t, log = cfg.data, cfg.model, cfg.train, cfg.log
+    _choice("data.name", d.name, DATASETS)
+    _choice("data.split", d.split, ("train", "test"))
+    size = d.image_size
+    if size < 16 or size & (size - 1):
+        raise ConfigError(f"data.image_size must be a power of two >= 16 (16, 32, 64, 128, ...), got {size}")
+    _at_least("data.stacked_size", d.stacked_size, 1)
+    if not d.root:
+        raise ConfigError("data.root must name a directory, e.g. data.root=data")
+    _at_least("model.z_dim", m.z_dim, 1)
+    _at_least("model.g_width", m.g_width, 1)
+    _at_least("model.c_width", m.c_width, 1)
+    _choice("model.g_norm", m.g_norm, GENERATOR_NORMS)
+    _choice("model.c_norm", m.c_norm, CRITIC_NORMS)
+    _choice("train.objective", t.objective, OBJECTIVES)
+    _at_least("train.steps", t.steps, 1)
+    _at_least("train.batch_size", t.batch_size, 1)
+    _at_least("train.n_critic", t.n_critic, 1)
+    _positive("train.lr", t.lr)
+    _choice("train.optimizer", t.optimizer, OPTIMIZERS)
+    if len(t.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in t.betas):
+        raise ConfigError(f"train.betas must be two numbers in [0, 1), e.g. [0.5, 0.999], got {t.betas}")
+    _positive("train.clip", t.clip)
+    _positive("train.gp_lambda", t.gp_lambda)
+    _choice("train.device", t.device, DEVICES)
+    _choice("train.precision", t.precision, PRECISIONS)
+    if t.objective == "wgan-gp" and m.c_norm == "batch":
+        raise ConfigError(
+            "model.c_norm=batch cannot be used with train.objective=wgan-gp: the gradient penalty is "
+            "per sample and BatchNorm mixes samples; set model.c_norm to layer, instance or none")
+    _at_least("log.log_every", log.log_every, 1)
+    _at_least("log.sample_every", log.sample_every, 1)
+    _at_least("log.checkpoint_every", log.checkpoint_every, 1)
+    _at_least("log.keep_checkpoints", log.keep_checkpoints, 1)
+    _at_least("log.n_samples", log.n_samples, 1)
+    if not cfg.run.dir:
+        raise ConfigError("run.dir must name a directory, e.g. run.dir=runs/mnist")
+
+
+def config_from_dict(tree: dict) -> Config:
+    """Rebuild a Config from ``Config.to_dict()`` output (e.g. a checkpoint's copy)."""
+    return build_config(_flatten(tree))

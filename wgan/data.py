@@ -1,0 +1,233 @@
+"""Datasets as uint8 tensors (N x C x H x W) and a sampler of real training batches.
+
+Every loader returns the whole dataset as one uint8 tensor: the datasets a WGAN is trained on
+here fit in memory, and holding them as one tensor lets the sampler keep them on the GPU,
+resized once, so a training step never waits for a DataLoader.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+FASHION_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".ppm", ".tif", ".tiff")
+
+
+class DatasetNotFound(FileNotFoundError):
+    """A dataset is missing; the message names the paths tried and how to get the data."""
+
+
+@dataclass
+class ImageDataset:
+    images: torch.Tensor                 # uint8, N x C x H x W
+    labels: Optional[torch.Tensor]       # int64, N (None for unlabelled data)
+    name: str
+
+    @property
+    def channels(self) -> int:
+        return self.images.shape[1]
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+
+def read_idx(path: str) -> np.ndarray:
+    """Read an IDX file (optionally gzip-compressed) into a numpy array."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        raw = handle.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes (bad magic number)")
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    offset = 4 + 4 * ndim
+    expected = int(np.prod(dims))
+    if len(raw) - offset != expected:
+        raise ValueError(f"{path} is truncated or padded: {len(raw) - offset} bytes of data, expected {expected}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(dims)
+
+
+def _find_idx(dirs: list[str], stem: str) -> Optional[str]:
+    for directory in dirs:
+        for candidate in (stem, stem + ".gz"):
+            path = os.path.join(directory, candidate)
+            if os.path.isfile(path):
+                return path
+    return None
+
+
+def _load_idx_pair(dirs: list[str], split: str, name: str, how_to_get: str) -> ImageDataset:
+    image_stem, label_stem = IDX_FILES[split]
+    images_path, labels_path = _find_idx(dirs, image_stem), _find_idx(dirs, label_stem)
+    if images_path is None or labels_path is None:
+        tried = ", ".join(dirs)
+        raise DatasetNotFound(
+            f"{name} {split} split not found: looked for {image_stem}[.gz] and {label_stem}[.gz] in "
+            f"{tried}; {how_to_get}")
+    images = read_idx(images_path)
+    labels = read_idx(labels_path)
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(f"{images_path} holds {images.shape[0]} images but {labels_path} {labels.shape[0]} labels")
+    return ImageDataset(torch.from_numpy(images.copy()).unsqueeze(1),
+                        torch.from_numpy(labels.astype(np.int64)), name)
+
+
+def load_mnist(root: str = "data", split: str = "train") -> ImageDataset:
+    dirs = [os.path.join(root, "MNIST", "raw"), os.path.join(root, "mnist"), root]
+    return _load_idx_pair(dirs, split, "MNIST",
+                          "the repository ships it in data/MNIST/raw; set data.root to the folder holding MNIST/raw")
+
+
+def load_fashion_mnist(root: str = "data", split: str = "train") -> ImageDataset:
+    dirs = [os.path.join(root, "FashionMNIST", "raw"), os.path.join(root, "fashion-mnist"), FASHION_SYSTEM_DIR]
+    try:
+        return _load_idx_pair(dirs, split, "Fashion-MNIST", "")
+    except DatasetNotFound as missing:
+        try:
+            from torchvision.datasets import FashionMNIST
+            FashionMNIST(root, train=split == "train", download=True)
+            return _load_idx_pair(dirs, split, "Fashion-MNIST", "")
+        except Exception:
+            raise DatasetNotFound(
+                f"{missing}get it with 'apt-get install dataset-fashion-mnist' (Debian) or put the four IDX "
+                f"files in {dirs[0]} (torchvision's download failed: offline?)") from None
+
+
+def load_cifar10(root: str = "data", split: str = "train") -> ImageDataset:
+    from torchvision.datasets import CIFAR10
+    folder = os.path.join(root, "cifar-10-batches-py")
+    try:
+        ds = CIFAR10(root, train=split == "train", download=not os.path.isdir(folder))
+    except Exception as err:
+        raise DatasetNotFound(
+            f"CIFAR-10 not found in {folder} and the download failed ({err.__class__.__name__}); "
+            f"extract cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html into {root}") from None
+    images = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2).contiguous()
+    return ImageDataset(images, torch.tensor(ds.targets, dtype=torch.int64), "CIFAR-10")
+
+
+def load_image_folder(root: str, image_size: int) -> ImageDataset:
+    """Every image under ``root`` (recursively): center-cropped to a square, resized, RGB."""
+    from PIL import Image
+    paths = sorted(os.path.join(d, f) for d, _, files in os.walk(root) for f in files
+                   if f.lower().endswith(IMAGE_EXTENSIONS))
+    if not paths:
+        raise DatasetNotFound(
+            f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {root}; set data.root to a folder of "
+            f"images such as CelebA's img_align_celeba")
+    out = torch.empty(len(paths), 3, image_size, image_size, dtype=torch.uint8)
+    for i, path in enumerate(paths):
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+            side = min(img.size)
+            left, top = (img.width - side) // 2, (img.height - side) // 2
+            img = img.crop((left, top, left + side, top + side))
+            img = img.resize((image_size, image_size), Image.BICUBIC, reducing_gap=None)
+            out[i] = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)
+    return ImageDataset(out, None, f"folder:{root}")
+
+
+def make_stacked_mnist(mnist: ImageDataset, size: int, seed: int) -> ImageDataset:
+    """Stacked MNIST: three random MNIST digits as R, G, B; mode label = 100*r + 10*g + b."""
+    gen = torch.Generator().manual_seed(seed)
+    picks = torch.randint(len(mnist), (size, 3), generator=gen)
+    images = mnist.images[picks].squeeze(2)                          # size x 3 x 28 x 28
+    digits = mnist.labels[picks]                                     # size x 3
+    labels = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
+    return ImageDataset(images.contiguous(), labels, "Stacked MNIST")
+
+
+def load_dataset(cfg) -> ImageDataset:
+    """The dataset named by a validated Config, as uint8 N x C x H x W."""
+    d = cfg.data
+    if d.name == "mnist":
+        return load_mnist(d.root, d.split)
+    if d.name == "fashion_mnist":
+        return load_fashion_mnist(d.root, d.split)
+    if d.name == "cifar10":
+        return load_cifar10(d.root, d.split)
+    if d.name == "folder":
+        return load_image_folder(d.root, d.image_size)
+    if d.name == "stacked_mnist":
+        return make_stacked_mnist(load_mnist(d.root, d.split), d.stacked_size, cfg.train.seed)
+    raise ValueError(f"unknown dataset '{d.name}'")
+
+
+def resize_uint8(images: torch.Tensor, size: int, chunk: int = 4096) -> torch.Tensor:
+    """Resize uint8 N x C x H x W to ``size`` (bilinear, antialiased), in chunks to bound memory."""
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    out = torch.empty(images.shape[0], images.shape[1], size, size, dtype=torch.uint8, device=images.device)
+    for start in range(0, images.shape[0], chunk):
+        part = images[start:start + chunk].float()
+        part = F.interpolate(part, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        out[start:start + chunk] = part.round_().clamp_(0, 255).to(torch.uint8)
+    return out
+
+
+def to_unit_range(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1], the range the models work in."""
+    return images.float().mul_(2.0 / 255.0).sub_(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """float [-1, 1] -> uint8 [0, 255]."""
+    return images.detach().add(1.0).mul(127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+class RealSampler:
+    """Endless batches of real images in [-1, 1], drawn without replacement within an epoch.
+
+    The dataset is resized once and kept on ``device`` (the GPU when training there), so a
+    batch is one index-select: no host-device copy and no synchronisation per step. The
+    permutation and cursor are part of ``state_dict`` so a resumed run sees the same batches.
+    """
+
+    def __init__(self, images: torch.Tensor, image_size: int, batch_size: int,
+                 device: torch.device, seed: int, on_device: bool = True):
+        if batch_size > images.shape[0]:
+            raise ValueError(f"batch size {batch_size} is larger than the dataset ({images.shape[0]} images)")
+        store = device if on_device else torch.device("cpu")
+        self.images = resize_uint8(images.to(store), image_size)
+        self.batch_size = batch_size
+        self.device = device
+        self.generator = torch.Generator(device=store).manual_seed(seed)
+        self.perm = torch.empty(0, dtype=torch.long, device=store)
+        self.cursor = 0
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def next_indices(self) -> torch.Tensor:
+        if self.cursor + self.batch_size > self.perm.numel():
+            self.perm = torch.randperm(len(self), generator=self.generator, device=self.perm.device)
+            self.cursor = 0
+        idx = self.perm[self.cursor:self.cursor + self.batch_size]
+        self.cursor += self.batch_size
+        return idx
+
+    def next_uint8(self) -> torch.Tensor:
+        batch = self.images.index_select(0, self.next_indices())
+        return batch.to(self.device, non_blocking=True)
+
+    def next(self) -> torch.Tensor:
+        return to_unit_range(self.next_uint8())
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state(), "perm": self.perm.cpu(), "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        self.perm = state["perm"].to(self.perm.device)
+        self.cursor = int(state["cursor"])

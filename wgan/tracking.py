@@ -1,0 +1,98 @@
+"""What a run writes while training: TensorBoard scalars and images, metrics.jsonl, PNG grids."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.utils import make_grid
+
+# TensorBoard tags, documented in README.md ("TensorBoard tags").
+TAGS = {
+    "em_distance": "em_distance",                 # mean C(real) - mean C(fake), no penalty
+    "loss_critic": "loss/critic",
+    "loss_generator": "loss/generator",
+    "critic_real": "critic/real_mean",
+    "critic_fake": "critic/fake_mean",
+    "grad_norm_critic": "grad_norm/critic",
+    "grad_norm_generator": "grad_norm/generator",
+    "gradient_penalty": "wgan_gp/penalty",
+    "gp_grad_norm": "wgan_gp/grad_norm",
+    "images_per_sec": "speed/critic_images_per_sec",
+    "steps_per_sec": "speed/generator_steps_per_sec",
+}
+IMAGE_TAGS = {"fixed": "samples/fixed_noise", "real": "samples/real"}
+
+
+def grid_of(images: torch.Tensor, nrow: int | None = None) -> torch.Tensor:
+    """float images in [-1, 1] (N x C x H x W) -> one C x H' x W' grid in [0, 1] on the CPU."""
+    n = images.shape[0]
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
+    images = images.detach().float().cpu().add(1).div(2).clamp(0, 1)
+    return make_grid(images, nrow=nrow, padding=2, pad_value=1.0)
+
+
+def save_png(grid: torch.Tensor, path: str) -> None:
+    """Save a C x H x W grid in [0, 1] as PNG (atomically)."""
+    array = grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    if array.shape[2] == 1:
+        array = array[:, :, 0]
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = path + ".tmp.png"
+    Image.fromarray(np.ascontiguousarray(array)).save(tmp)
+    os.replace(tmp, path)
+
+
+class RunWriter:
+    """TensorBoard events and metrics.jsonl of one run; only rank 0 of a job makes one."""
+
+    def __init__(self, run_dir: str, purge_step: int | None = None):
+        from torch.utils.tensorboard import SummaryWriter
+        self.run_dir = run_dir
+        # On resume, events and metrics rows written after the checkpoint are dropped, so a
+        # curve never shows two values for one step.
+        self.tb = SummaryWriter(log_dir=run_dir, purge_step=purge_step)
+        self.metrics_path = os.path.join(run_dir, "metrics.jsonl")
+        if purge_step is not None:
+            rows = [r for r in read_metrics(run_dir) if r.get("step", 0) < purge_step]
+            tmp = self.metrics_path + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.writelines(json.dumps(r) + "\n" for r in rows)
+            os.replace(tmp, self.metrics_path)
+
+    def scalars(self, step: int, values: dict) -> None:
+        for key, value in values.items():
+            self.tb.add_scalar(TAGS.get(key, key), value, step)
+        with open(self.metrics_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"step": step, **values}) + "\n")
+
+    def grid(self, step: int, kind: str, images: torch.Tensor, png_name: str) -> str:
+        grid = grid_of(images)
+        self.tb.add_image(IMAGE_TAGS[kind], grid, step)
+        path = os.path.join(self.run_dir, "samples", png_name)
+        save_png(grid, path)
+        return path
+
+    def flush(self) -> None:
+        self.tb.flush()
+
+    def close(self) -> None:
+        self.tb.close()
+
+
+def read_metrics(run_dir: str) -> list[dict]:
+    """Rows of a run's metrics.jsonl (skipping a torn last line after a crash)."""
+    path = os.path.join(run_dir, "metrics.jsonl")
+    rows = []
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+    return rows

@@ -1,0 +1,452 @@
+"""The WGAN training loop (Algorithm 1 of Arjovsky et al. 2017) and its run bookkeeping.
+
+One generator step = ``n_critic`` critic steps (each on a fresh real batch and fresh noise,
+fakes computed without a graph, weights clipped after each step) followed by one generator
+step on fresh noise with the critic frozen. On CUDA the two steps are captured once as CUDA
+graphs and replayed: the math is the same kernels, without Python and launch overhead.
+Random inputs are always drawn outside the captured region, so both paths consume the same
+random numbers in the same order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+
+from . import checkpoint as ckpt
+from .config import Config, ConfigError
+from .data import ImageDataset, RealSampler, load_dataset, to_unit_range
+from .models import build_models, count_parameters
+from .objectives import clip_weights, critic_loss, em_estimate, generator_loss, gradient_penalty
+from .rundir import RunDirError, RunLock, check_resume_compatible, check_writable, read_saved_config, write_config
+
+EXIT_INTERRUPTED = 3      # stopped by SIGINT/SIGTERM after writing a checkpoint
+GRAPH_WARMUP_STEPS = 3    # eager generator steps before the CUDA graphs are captured
+EXIT_NONFINITE = 4        # a loss or weight became NaN/Inf; the last good checkpoint is kept
+
+# Per-critic-step quantities accumulated on the device between logs (no host sync per step).
+CRITIC_STATS = ("em_distance", "loss_critic", "critic_real", "critic_fake", "gradient_penalty", "gp_grad_norm")
+
+
+class NonFiniteError(RuntimeError):
+    """A loss or weight became NaN or Inf."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """Training stopped on a signal after saving a checkpoint."""
+
+
+@dataclass
+class TrainResult:
+    step: int                   # generator steps completed
+    run_dir: str
+    last_checkpoint: Optional[str]
+    metrics: dict               # last logged scalars
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device=cuda but no CUDA device is available; use train.device=auto or cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict:
+    np_state = np.random.get_state()
+    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
+             "numpy": {"key": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                       "has_gauss": int(np_state[3]), "cached": float(np_state[4])}}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def make_optimizer(params, cfg: Config, capturable: bool) -> torch.optim.Optimizer:
+    t = cfg.train
+    if t.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=t.lr, capturable=capturable)
+    return torch.optim.Adam(params, lr=t.lr, betas=tuple(t.betas), capturable=capturable)
+
+
+class Trainer:
+    """Owns the models, optimisers, data sampler and RNGs of one run.
+
+    ``Trainer(cfg).run()`` trains until ``cfg.train.steps`` generator steps, resuming from the
+    newest good checkpoint in ``cfg.run.dir``. The step methods can also be called directly
+    (tests and notebooks do).
+    """
+
+    def __init__(self, cfg: Config, dataset: Optional[ImageDataset] = None,
+                 echo: Callable[[str], None] = print):
+        self.cfg, self.echo = cfg, echo
+        t = cfg.train
+        self.device = resolve_device(t.device)
+        self.objective = t.objective
+        seed_everything(t.seed)
+        self.dataset = dataset if dataset is not None else load_dataset(cfg)
+        if t.batch_size > len(self.dataset):
+            raise ConfigError(f"train.batch_size={t.batch_size} is larger than the dataset "
+                              f"({len(self.dataset)} images); lower train.batch_size")
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        self.sampler = RealSampler(self.dataset.images, cfg.data.image_size, t.batch_size,
+                                   self.device, t.seed, cfg.data.on_device)
+        self.generator, self.critic = build_models(cfg, self.dataset.channels)
+        self.generator.to(self.device)
+        self.critic.to(self.device)
+        self.use_graphs = self.device.type == "cuda" and t.cuda_graphs
+        self.opt_g = make_optimizer(self.generator.parameters(), cfg, self.use_graphs)
+        self.opt_c = make_optimizer(self.critic.parameters(), cfg, self.use_graphs)
+        self.noise = torch.Generator(device=self.device).manual_seed(t.seed + 1)
+        fixed = torch.Generator().manual_seed(t.seed + 2)
+        self.fixed_z = torch.randn(cfg.log.n_samples, cfg.model.z_dim, generator=fixed).to(self.device)
+        self.step = 0
+        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)
+                         if t.precision == "bf16" and self.device.type == "cuda" else contextlib.nullcontext())
+        self.critic_steps_done = 0
+        # Static input buffers: the eager path and the captured graphs read the same tensors.
+        b, z_dim = t.batch_size, cfg.model.z_dim
+        self.real_buf = torch.empty(b, self.dataset.channels, cfg.data.image_size, cfg.data.image_size,
+                                    device=self.device)
+        self.z_c = torch.empty(b, z_dim, device=self.device)
+        self.z_g = torch.empty(b, z_dim, device=self.device)
+        self.alpha = torch.empty(b, device=self.device)
+        self._reset_accumulators()
+        self._graphs: Optional[tuple] = None
+        self._stop_signal: Optional[int] = None
+
+    # ---------------------------------------------------------------- random inputs
+    def _draw_critic_inputs(self) -> None:
+        self.real_buf.copy_(self.sampler.next())
+        torch.randn(self.z_c.shape, generator=self.noise, device=self.device, out=self.z_c)
+        if self.objective == "wgan-gp":
+            torch.rand(self.alpha.shape, generator=self.noise, device=self.device, out=self.alpha)
+
+    def _draw_generator_inputs(self) -> None:
+        torch.randn(self.z_g.shape, generator=self.noise, device=self.device, out=self.z_g)
+
+    # ---------------------------------------------------------------- the two steps
+    def _reset_accumulators(self) -> None:
+        self.acc_critic = torch.zeros(len(CRITIC_STATS), device=self.device)
+        self.acc_gen = torch.zeros(1, device=self.device)
+        # Step of the first non-finite loss (-1 = none), kept on the device: no sync per step.
+        self.first_bad = torch.full((2,), -1, dtype=torch.long, device=self.device)
+        self.step_counter = torch.zeros((), dtype=torch.long, device=self.device)
+
+    def _critic_compute(self) -> None:
+        """Critic update on the current buffers: loss, backward, optimiser step, clipping."""
+        with self.autocast:
+            with torch.no_grad():
+                fake = self.generator(self.z_c)          # detached: no graph into the generator
+            c_real = self.critic(self.real_buf).float()
+            c_fake = self.critic(fake).float()
+            loss = critic_loss(self.objective, c_real, c_fake)
+            if self.objective == "wgan-gp":
+                penalty, gp_norm = gradient_penalty(self.critic, self.real_buf, fake, self.alpha)
+                penalty = penalty.float()
+                loss = loss + self.cfg.train.gp_lambda * penalty
+            else:
+                penalty = gp_norm = torch.zeros((), device=self.device)
+        self.opt_c.zero_grad(set_to_none=False)
+        loss.backward()
+        self.opt_c.step()
+        if self.objective == "wgan":
+            clip_weights(self.critic.parameters(), self.cfg.train.clip)
+        stats = torch.stack([em_estimate(c_real, c_fake).detach(), loss.detach(), c_real.detach().mean(),
+                             c_fake.detach().mean(), penalty.detach(), gp_norm.float()])
+        self.acc_critic += stats
+        bad = ~torch.isfinite(loss.detach())
+        self.first_bad[0] = torch.where(bad & (self.first_bad[0] < 0), self.step_counter, self.first_bad[0])
+
+    def _generator_compute(self) -> None:
+        """Generator update on the current noise; the critic is frozen (no parameter grads)."""
+        with self.autocast:
+            fake = self.generator(self.z_g)
+            loss = generator_loss(self.objective, self.critic(fake).float())
+        self.opt_g.zero_grad(set_to_none=False)
+        loss.backward()
+        self.opt_g.step()
+        self.acc_gen += loss.detach()
+        bad = ~torch.isfinite(loss.detach())
+        self.first_bad[1] = torch.where(bad & (self.first_bad[1] < 0), self.step_counter, self.first_bad[1])
+        self.step_counter += 1
+
+    def critic_step(self) -> None:
+        """One critic update on a fresh real batch and fresh noise."""
+        self._draw_critic_inputs()
+        if self._graphs is not None:
+            self._graphs[0].replay()
+        else:
+            self._critic_compute()
+        self.critic_steps_done += 1
+
+    def generator_step(self) -> None:
+        """One generator update on fresh noise, critic parameters frozen."""
+        self._draw_generator_inputs()
+        self.critic.requires_grad_(False)
+        try:
+            if self._graphs is not None:
+                self._graphs[1].replay()
+            else:
+                self._generator_compute()
+        finally:
+            self.critic.requires_grad_(True)
+        self.step += 1
+
+    def critic_iters(self, step: int) -> int:
+        """Critic steps before generator step ``step`` (the official schedule if enabled)."""
+        t = self.cfg.train
+        if t.critic_warmup and (step < 25 or step % 500 == 0):
+            return 100
+        return t.n_critic
+
+    def train_step(self) -> None:
+        """One iteration of Algorithm 1: n_critic critic steps, then one generator step."""
+        for _ in range(self.critic_iters(self.step)):
+            self.critic_step()
+        self.generator_step()
+
+    # ---------------------------------------------------------------- CUDA graphs
+    def capture_graphs(self) -> None:
+        """Capture the critic and generator updates as CUDA graphs (after eager warm-up steps)."""
+        critic_graph, gen_graph = torch.cuda.CUDAGraph(), torch.cuda.CUDAGraph()
+        torch.cuda.synchronize()
+        with torch.cuda.graph(critic_graph):
+            self._critic_compute()
+        self.critic.requires_grad_(False)
+        try:
+            with torch.cuda.graph(gen_graph):
+                self._generator_compute()
+        finally:
+            self.critic.requires_grad_(True)
+        torch.cuda.synchronize()
+        self._graphs = (critic_graph, gen_graph)
+
+    def _eager_warmup_step(self) -> None:
+        """A real training step run eagerly on a side stream, as CUDA graph capture requires
+        before capture (it allocates optimiser state and lets cuDNN pick its algorithms)."""
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            self.train_step()
+        torch.cuda.current_stream().wait_stream(stream)
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict:
+        return {
+            "step": self.step,
+            "critic_steps": self.critic_steps_done,
+            "generator": self.generator.state_dict(),
+            "critic": self.critic.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_c": self.opt_c.state_dict(),
+            "config": self.cfg.to_dict(),
+            "channels": self.dataset.channels,
+            "fixed_z": self.fixed_z.cpu(),
+            "rng": {**_rng_state(), "noise": self.noise.get_state(), "sampler": self.sampler.state_dict()},
+        }
+
+    def check_compatible(self, state: dict) -> None:
+        """Raise CheckpointError if ``state`` was made by models of another shape."""
+        for name, module in (("generator", self.generator), ("critic", self.critic)):
+            own = module.state_dict()
+            theirs = state[name]
+            if set(own) != set(theirs) or any(own[k].shape != theirs[k].shape for k in own):
+                raise ckpt.CheckpointError(f"checkpoint holds a {name} of another architecture than the config's")
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_c.load_state_dict(state["opt_c"])
+        self.step = int(state["step"])
+        self.critic_steps_done = int(state.get("critic_steps", 0))
+        self.fixed_z = state["fixed_z"].to(self.device)
+        rng = state["rng"]
+        _set_rng_state(rng)
+        self.noise.set_state(rng["noise"])
+        self.sampler.load_state_dict(rng["sampler"])
+        self.step_counter.fill_(self.step)
+
+    def check_finite(self) -> None:
+        """Raise NonFiniteError naming the step and quantity that went NaN/Inf."""
+        bad_critic, bad_gen = self.first_bad.tolist()
+        if bad_critic >= 0:
+            raise NonFiniteError(f"critic loss became NaN/Inf at generator step {bad_critic + 1}")
+        if bad_gen >= 0:
+            raise NonFiniteError(f"generator loss became NaN/Inf at generator step {bad_gen + 1}")
+        for name, module in (("generator", self.generator), ("critic", self.critic)):
+            flat = torch.cat([p.detach().flatten() for p in module.parameters()])
+            if not bool(torch.isfinite(flat).all()):
+                raise NonFiniteError(f"{name} weights became NaN/Inf by generator step {self.step}")
+
+    @torch.no_grad()
+    def sample(self, z: torch.Tensor) -> torch.Tensor:
+        """Generator output in [-1, 1] for ``z``, with BatchNorm in eval mode."""
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            return self.generator(z.to(self.device)).float()
+        finally:
+            self.generator.train(was_training)
+
+    def grad_norms(self) -> dict:
+        out = {}
+        for key, module in (("grad_norm_critic", self.critic), ("grad_norm_generator", self.generator)):
+            grads = [p.grad for p in module.parameters() if p.grad is not None]
+            if grads:
+                out[key] = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        return out
+
+    # ---------------------------------------------------------------- the loop
+    def run(self) -> TrainResult:
+        """Train to ``cfg.train.steps`` generator steps in ``cfg.run.dir``, resuming if possible."""
+        cfg = self.cfg
+        run_dir = cfg.run.dir
+        saved = read_saved_config(run_dir) if os.path.isdir(run_dir) else None
+        if saved is not None:
+            check_resume_compatible(saved, cfg)
+        check_writable(run_dir)
+        os.makedirs(run_dir, exist_ok=True)
+        with RunLock(run_dir), _SignalCatcher(self):
+            resumed = ckpt.load_latest(run_dir, validate=self.check_compatible, map_location=self.device)
+            if resumed is not None:
+                path, state = resumed
+                self.load_state_dict(state)
+                self.echo(f"resuming {run_dir} from {path} (generator step {self.step})")
+            write_config(run_dir, cfg)
+            return self._loop()
+
+    def _loop(self) -> TrainResult:
+        from tqdm import tqdm
+
+        from .tracking import RunWriter
+
+        cfg, t, log = self.cfg, self.cfg.train, self.cfg.log
+        writer = RunWriter(cfg.run.dir, purge_step=self.step + 1 if self.step else None)
+        self.echo(self.summary())
+        self.echo("resolved config:\n" + cfg.to_yaml().rstrip())
+        if self.step == 0:
+            real = to_unit_range(self.sampler.images[: log.n_samples].to(self.device))
+            writer.grid(0, "real", real, "real.png")
+        last_ckpt, metrics = None, {}
+        bar = tqdm(total=t.steps, initial=self.step, disable=not log.progress, unit="step",
+                   dynamic_ncols=True, file=sys.stderr)
+        tick, tick_step, eager_steps = time.perf_counter(), self.step, 0
+        self._critic_steps_at_log = self.critic_steps_done
+        try:
+            while self.step < t.steps:
+                if self.use_graphs and self._graphs is None and eager_steps >= GRAPH_WARMUP_STEPS:
+                    self.capture_graphs()
+                if self.use_graphs and self._graphs is None:
+                    self._eager_warmup_step()
+                    eager_steps += 1
+                else:
+                    self.train_step()
+                bar.update(1)
+                if self.step % log.log_every == 0 or self.step == t.steps:
+                    now = time.perf_counter()
+                    metrics = self._log_scalars(writer, now - tick, self.step - tick_step)
+                    tick, tick_step = now, self.step
+                    bar.set_postfix(em=f"{metrics['em_distance']:.4f}")
+                if self.step % log.sample_every == 0 or self.step == t.steps:
+                    writer.grid(self.step, "fixed", self.sample(self.fixed_z), f"step_{self.step:08d}.png")
+                if self.step % log.checkpoint_every == 0 or self.step == t.steps or self._stop_signal:
+                    self.check_finite()
+                    last_ckpt = ckpt.save_checkpoint(cfg.run.dir, self.step, self.state_dict(), log.keep_checkpoints)
+                    writer.flush()
+                if self._stop_signal:
+                    raise TrainingInterrupted(
+                        f"stopped by signal {self._stop_signal} at generator step {self.step}; checkpoint "
+                        f"{last_ckpt}; run the same command again to resume")
+        finally:
+            bar.close()
+            writer.close()
+        return TrainResult(self.step, cfg.run.dir, last_ckpt, metrics)
+
+    def _log_scalars(self, writer, seconds: float, steps: int) -> dict:
+        critic_steps = max(1, self.critic_steps_done - self._critic_steps_at_log)
+        self._critic_steps_at_log = self.critic_steps_done
+        values = (self.acc_critic / critic_steps).tolist()
+        metrics = dict(zip(CRITIC_STATS, values))
+        metrics["loss_generator"] = self.acc_gen.item() / max(1, steps)
+        if self.objective != "wgan-gp":
+            metrics.pop("gradient_penalty")
+            metrics.pop("gp_grad_norm")
+        for key, value in self.grad_norms().items():
+            metrics[key] = value.item()
+        if seconds > 0 and steps > 0:
+            metrics["steps_per_sec"] = steps / seconds
+            metrics["images_per_sec"] = critic_steps * self.cfg.train.batch_size / seconds
+        self.check_finite()
+        writer.scalars(self.step, metrics)
+        self.acc_critic.zero_()
+        self.acc_gen.zero_()
+        return metrics
+
+    def summary(self) -> str:
+        cfg = self.cfg
+        return (f"wgan: {cfg.train.objective} on {self.dataset.name} ({len(self.dataset)} images, "
+                f"{self.dataset.channels}ch, {cfg.data.image_size}px) | device {self.device} "
+                f"{'(CUDA graphs)' if self.use_graphs else ''}| generator {count_parameters(self.generator):,} "
+                f"params, critic {count_parameters(self.critic):,} | seed {cfg.train.seed} | run dir {cfg.run.dir}")
+
+
+class _SignalCatcher:
+    """First SIGINT/SIGTERM: finish the step, checkpoint, exit. Second: stop at once."""
+
+    def __init__(self, trainer: Trainer):
+        self.trainer = trainer
+        self.previous = {}
+
+    def _handler(self, signum, frame):
+        if self.trainer._stop_signal is not None:
+            signal.signal(signum, signal.SIG_DFL)
+            raise KeyboardInterrupt
+        self.trainer._stop_signal = signum
+        self.trainer.echo(f"\nsignal {signum} received: finishing this step and writing a checkpoint "
+                          f"(press Ctrl-C again to stop at once)")
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def train(cfg: Config, dataset: Optional[ImageDataset] = None,
+          echo: Callable[[str], None] = print) -> TrainResult:
+    """Train a WGAN as configured; resumes if ``cfg.run.dir`` holds checkpoints."""
+    return Trainer(cfg, dataset, echo).run()
