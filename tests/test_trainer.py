@@ -1,0 +1,125 @@
+"""Algorithm 1 as the trainer runs it: step counts, clipping, gradient flow, resume, logging."""
+
+import os
+
+import pytest
+import torch
+
+from wgan.checkpoint import list_checkpoints, read_checkpoint
+from wgan.config import load_config
+from wgan.trainer import Trainer, train
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["data.image_size=16", "model.g_width=4", "model.c_width=4", "model.z_dim=8", "train.batch_size=8",
+        "train.device=cpu", f"data.root={os.path.join(REPO, 'data')}", "log.progress=false"]
+
+
+def tiny(tmp_path, *extra):
+    return load_config(None, TINY + [f"run.dir={tmp_path / 'run'}", *extra])
+
+
+@pytest.fixture(scope="module")
+def mnist_test():
+    from wgan.data import load_mnist
+    return load_mnist(os.path.join(REPO, "data"), "test")
+
+
+def quiet(_):
+    pass
+
+
+def test_critic_steps_n_critic_times_per_generator_step_on_fresh_batches(tmp_path, mnist_test):
+    trainer = Trainer(tiny(tmp_path, "train.n_critic=3"), mnist_test, echo=quiet)
+    calls = {"c": 0, "g": 0}
+    trainer.opt_c.register_step_post_hook(lambda *a: calls.__setitem__("c", calls["c"] + 1))
+    trainer.opt_g.register_step_post_hook(lambda *a: calls.__setitem__("g", calls["g"] + 1))
+    batches = []
+    original = trainer.sampler.next
+    trainer.sampler.next = lambda: batches.append(original()) or batches[-1]
+    for _ in range(4):
+        trainer.train_step()
+    assert calls == {"c": 12, "g": 4}
+    assert len(batches) == 12
+    assert all(not torch.equal(a, b) for a, b in zip(batches, batches[1:]))   # a fresh batch every time
+
+
+def test_every_critic_parameter_is_clipped_after_each_critic_step(tmp_path, mnist_test):
+    trainer = Trainer(tiny(tmp_path, "train.clip=0.005", "train.lr=0.05"), mnist_test, echo=quiet)
+    for _ in range(6):
+        trainer.critic_step()
+        for p in trainer.critic.parameters():
+            assert p.abs().max().item() <= 0.005
+
+
+def test_generator_step_leaves_critic_untouched_and_trains_the_generator(tmp_path, mnist_test):
+    trainer = Trainer(tiny(tmp_path), mnist_test, echo=quiet)
+    trainer.critic_step()
+    critic_before = {k: v.clone() for k, v in trainer.critic.named_parameters()}
+    grads_before = {k: v.grad.clone() for k, v in trainer.critic.named_parameters()}
+    gen_before = [p.clone() for p in trainer.generator.parameters()]
+    trainer.generator_step()
+    for k, p in trainer.critic.named_parameters():
+        assert torch.equal(p, critic_before[k])
+        assert torch.equal(p.grad, grads_before[k])        # no gradient flowed into the critic
+        assert p.requires_grad                             # and it is trainable again afterwards
+    assert any(not torch.equal(a, b) for a, b in zip(gen_before, trainer.generator.parameters()))
+
+
+def test_official_critic_schedule_is_optional(tmp_path, mnist_test):
+    plain = Trainer(tiny(tmp_path), mnist_test, echo=quiet)
+    assert [plain.critic_iters(s) for s in (0, 24, 25, 500)] == [5, 5, 5, 5]
+    warm = Trainer(tiny(tmp_path, "train.critic_warmup=true"), mnist_test, echo=quiet)
+    assert [warm.critic_iters(s) for s in (0, 24, 25, 499, 500)] == [100, 100, 5, 5, 100]
+
+
+def _weights(run_dir):
+    state = read_checkpoint(list_checkpoints(run_dir)[-1][1])
+    return state["step"], state["generator"], state["critic"], state["opt_c"]
+
+
+def test_resume_is_bitwise_exact(tmp_path, mnist_test):
+    common = ["train.steps=6", "log.checkpoint_every=3", "log.log_every=2", "log.sample_every=3"]
+    straight = tiny(tmp_path / "a", *common)
+    train(straight, mnist_test, echo=quiet)
+    half = tiny(tmp_path / "b", *common[1:], "train.steps=3")
+    train(half, mnist_test, echo=quiet)
+    resumed = tiny(tmp_path / "b", *common)
+    messages = []
+    result = train(resumed, mnist_test, echo=messages.append)
+    assert result.step == 6 and any("resuming" in m for m in messages)
+    step_a, gen_a, critic_a, opt_a = _weights(straight.run.dir)
+    step_b, gen_b, critic_b, opt_b = _weights(resumed.run.dir)
+    assert step_a == step_b == 6
+    for a, b in ((gen_a, gen_b), (critic_a, critic_b)):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.equal(a[key], b[key]), key
+    for key, state in opt_a["state"].items():
+        assert torch.equal(state["square_avg"], opt_b["state"][key]["square_avg"])
+
+
+def test_changed_experiment_is_refused_on_resume(tmp_path, mnist_test):
+    train(tiny(tmp_path, "train.steps=1"), mnist_test, echo=quiet)
+    from wgan.config import ConfigError
+    with pytest.raises(ConfigError, match="train.lr .* was started with 5e-05"):
+        train(tiny(tmp_path, "train.steps=2", "train.lr=1e-3"), mnist_test, echo=quiet)
+
+
+def test_short_mnist_run_writes_documented_tensorboard_tags_and_grids(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from wgan.tracking import IMAGE_TAGS, TAGS
+    cfg = tiny(tmp_path, "train.steps=4", "log.log_every=2", "log.sample_every=2", "log.checkpoint_every=4")
+    train(cfg, echo=quiet)          # loads the bundled MNIST train split itself
+    events = EventAccumulator(cfg.run.dir, size_guidance={"images": 0, "scalars": 0}).Reload()
+    scalars = set(events.Tags()["scalars"])
+    expected = {TAGS[k] for k in ("em_distance", "loss_critic", "loss_generator", "critic_real", "critic_fake",
+                                  "grad_norm_critic", "grad_norm_generator", "images_per_sec", "steps_per_sec")}
+    assert expected <= scalars
+    assert [e.step for e in events.Scalars("em_distance")] == [2, 4]
+    assert set(IMAGE_TAGS.values()) <= set(events.Tags()["images"])
+    samples = os.listdir(os.path.join(cfg.run.dir, "samples"))
+    assert {"real.png", "step_00000002.png", "step_00000004.png"} <= set(samples)
+    assert os.path.isfile(os.path.join(cfg.run.dir, "config.yaml"))
+    em = [r["em_distance"] for r in __import__("wgan.tracking").tracking.read_metrics(cfg.run.dir)]
+    assert len(em) == 2 and all(abs(v) < 10 for v in em)

@@ -1,0 +1,206 @@
+"""Training loops and helpers shared by the low-dimensional experiments.
+
+The loops use the losses of ``wgan/objectives.py`` unchanged, so the experiments test the same
+sign convention as the image trainer: the critic minimises ``-(mean C(real) - mean C(fake))``
+(+ ``gp_lambda`` * penalty for wgan-gp, weights clipped after every step for wgan), the
+generator minimises ``-mean C(G(z))``; ``gan`` is the non-saturating BCE-with-logits GAN.
+``train_gan`` is Algorithm 1 of Arjovsky et al. (2017) on vectors: ``n_critic`` critic steps,
+each on a fresh real batch and fresh noise with the fakes detached, then one generator step
+with the critic frozen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, replace
+from typing import Callable, Optional
+
+import torch
+from torch import nn
+
+from ..objectives import clip_weights, critic_loss, em_estimate, generator_loss, gradient_penalty
+
+Sampler = Callable[[int], torch.Tensor]   # n -> n x D points (uses the global torch RNG)
+
+# Defaults for small MLPs. The paper's image settings (RMSprop 5e-5) are far too slow for a toy
+# problem trained for a few thousand steps, so every learning rate here is 10x the image one;
+# the optimiser families and Adam betas follow config.OBJECTIVE_DEFAULTS.
+TOY_DEFAULTS = {
+    "wgan": {"optimizer": "rmsprop", "lr": 5e-4, "betas": (0.5, 0.999), "n_critic": 5},
+    "wgan-gp": {"optimizer": "adam", "lr": 1e-3, "betas": (0.5, 0.9), "n_critic": 5},
+    "gan": {"optimizer": "adam", "lr": 1e-3, "betas": (0.5, 0.999), "n_critic": 1},
+}
+
+
+@dataclass
+class ToySettings:
+    """Hyper-parameters of one toy training; ``None`` takes the objective's TOY_DEFAULTS."""
+
+    objective: str = "wgan-gp"          # wgan (weight clipping) | wgan-gp | gan (non-saturating)
+    steps: int = 2000                   # generator steps (train_gan) or critic steps (fit_critic)
+    batch_size: int = 256               # points per critic and per generator step
+    n_critic: Optional[int] = None      # critic steps per generator step
+    optimizer: Optional[str] = None     # rmsprop | adam
+    lr: Optional[float] = None          # learning rate of both optimisers
+    betas: Optional[tuple] = None       # Adam betas
+    clip: float = 0.01                  # wgan: critic weights clipped to [-clip, clip]
+    gp_lambda: float = 10.0             # wgan-gp: weight of the gradient penalty
+    seed: int = 0                       # seeds the global torch RNG before training
+
+    def resolved(self) -> "ToySettings":
+        """A copy with every ``None`` replaced by the objective's default."""
+        if self.objective not in TOY_DEFAULTS:
+            raise ValueError(f"objective must be one of {', '.join(TOY_DEFAULTS)}, got '{self.objective}'")
+        filled = {k: v for k, v in TOY_DEFAULTS[self.objective].items() if getattr(self, k) is None}
+        return replace(self, **filled)
+
+    def as_dict(self) -> dict:
+        out = asdict(self.resolved())
+        out["betas"] = list(out["betas"])
+        return out
+
+
+def make_optimizer(params, settings: ToySettings) -> torch.optim.Optimizer:
+    s = settings.resolved()
+    if s.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=s.lr)
+    if s.optimizer == "adam":
+        return torch.optim.Adam(params, lr=s.lr, betas=tuple(s.betas))
+    raise ValueError(f"optimizer must be rmsprop or adam, got '{s.optimizer}'")
+
+
+def critic_update(critic: nn.Module, optimizer: torch.optim.Optimizer, settings: ToySettings,
+                  real: torch.Tensor, fake: torch.Tensor) -> dict:
+    """One critic (or discriminator) step on a real and a detached fake batch.
+
+    Returns:
+        Detached scalars: ``em_distance`` (no penalty), ``loss`` and ``penalty``.
+    """
+    c_real, c_fake = critic(real), critic(fake)
+    loss = critic_loss(settings.objective, c_real, c_fake)
+    penalty = torch.zeros(())
+    if settings.objective == "wgan-gp":
+        alpha = torch.rand(real.shape[0])
+        penalty, _ = gradient_penalty(critic, real, fake, alpha)
+        loss = loss + settings.gp_lambda * penalty
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if settings.objective == "wgan":
+        clip_weights(critic.parameters(), settings.clip)
+    return {"em_distance": em_estimate(c_real, c_fake).detach(), "loss": loss.detach(),
+            "penalty": penalty.detach()}
+
+
+def fit_critic(critic: nn.Module, sample_real: Sampler, sample_fake: Sampler,
+               settings: ToySettings) -> nn.Module:
+    """Train a critic/discriminator for ``settings.steps`` steps between two fixed distributions.
+
+    Every step draws fresh batches, so the critic approaches the optimum for the distributions,
+    not for one sample of them (the experiments then evaluate it on held-out samples).
+    """
+    s = settings.resolved()
+    torch.manual_seed(s.seed)
+    if s.objective == "wgan":
+        clip_weights(critic.parameters(), s.clip)   # start inside the constraint set
+    optimizer = make_optimizer(critic.parameters(), s)
+    for _ in range(s.steps):
+        critic_update(critic, optimizer, s, sample_real(s.batch_size), sample_fake(s.batch_size))
+    return critic
+
+
+def train_gan(generator: nn.Module, critic: nn.Module, sample_real: Sampler, settings: ToySettings,
+              log_every: int = 100) -> list[dict]:
+    """Algorithm 1 on vectors: returns the history ``[{step, em_distance, loss_critic, loss_generator}]``.
+
+    ``em_distance`` is the mean of ``mean C(real) - mean C(fake)`` over the critic steps since
+    the last log, without any penalty (for ``gan`` it is a difference of mean logits).
+    """
+    s = settings.resolved()
+    torch.manual_seed(s.seed)
+    if s.objective == "wgan":
+        clip_weights(critic.parameters(), s.clip)
+    opt_c = make_optimizer(critic.parameters(), s)
+    opt_g = make_optimizer(generator.parameters(), s)
+    z_dim = generator.z_dim
+    history, em_sum, loss_sum, count = [], 0.0, 0.0, 0
+    for step in range(1, s.steps + 1):
+        for _ in range(s.n_critic):
+            with torch.no_grad():
+                fake = generator(torch.randn(s.batch_size, z_dim))   # detached fakes
+            stats = critic_update(critic, opt_c, s, sample_real(s.batch_size), fake)
+            em_sum, loss_sum, count = em_sum + stats["em_distance"], loss_sum + stats["loss"], count + 1
+        critic.requires_grad_(False)   # the generator step must not touch critic gradients
+        try:
+            loss_g = generator_loss(s.objective, critic(generator(torch.randn(s.batch_size, z_dim))))
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+        finally:
+            critic.requires_grad_(True)
+        if step % log_every == 0 or step == s.steps:
+            row = {"step": step, "em_distance": float(em_sum / count), "loss_critic": float(loss_sum / count),
+                   "loss_generator": loss_g.item()}
+            if not all(math.isfinite(v) for v in row.values()):
+                raise FloatingPointError(f"{s.objective}: non-finite loss at generator step {step}: {row}")
+            history.append(row)
+            em_sum, loss_sum, count = 0.0, 0.0, 0
+    return history
+
+
+@torch.no_grad()
+def em_value(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> float:
+    """The critic's EM estimate ``mean C(real) - mean C(fake)`` on (held-out) samples."""
+    return em_estimate(critic(real), critic(fake)).item()
+
+
+@torch.no_grad()
+def js_value(discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> float:
+    """JS estimate ``0.5 * (E log D(real) + E log(1 - D(fake))) + log 2`` from logits.
+
+    The GAN critic loss is exactly ``-(E log D(real) + E log(1 - D(fake)))``, so the estimate
+    is ``log 2 - loss / 2``; it is a lower bound that is tight for the optimal discriminator.
+    """
+    loss = critic_loss("gan", discriminator(real), discriminator(fake))
+    return math.log(2.0) - 0.5 * loss.item()
+
+
+def input_gradient(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """d fn(x_i) / d x_i for a batch of 1-D points (N x 1) -> (N,); ``fn`` maps N x 1 -> N."""
+    x = x.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(fn(x).sum(), x)
+    return grad.view(-1)
+
+
+def json_path(png_path: str) -> str:
+    """The JSON written beside a figure: same path, ``.json`` instead of ``.png``."""
+    root, _ = os.path.splitext(png_path)
+    return root + ".json"
+
+
+def write_json(path: str, payload: dict) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, allow_nan=False)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (matplotlib is the ``plots`` extra)."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("the experiments draw figures with matplotlib: pip install 'wgan[plots]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(fig, path: str) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    pyplot().close(fig)

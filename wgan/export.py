@@ -1,0 +1,365 @@
+"""Generator export: a pickle-free safetensors file that alone rebuilds the trained network.
+
+An export holds the generator's ``state_dict`` tensors and, in the safetensors header
+metadata, everything needed to rebuild it. Every metadata value is a JSON document::
+
+    format          "wgan-generator"        marks the file as ours
+    format_version  1                       bumped on incompatible changes
+    generator       {"image_size": 32, "channels": 1, "z_dim": 100, "width": 32, "norm": "batch"}
+    step            4000                    generator steps the network was trained for
+    dataset         "mnist"                 config data.name of the run
+    objective       "wgan"                  config train.objective of the run
+    dtype           "float32" | "float16"   storage precision (loaded back as float32)
+    wgan_version    "0.1.0"
+
+``load_generator`` also accepts a training checkpoint (``.pt``, read with
+``torch.load(weights_only=True)``) or a run directory (its newest good checkpoint). Whatever
+goes wrong while loading is reported as one ``ModelLoadError`` naming the file and the
+problem; no file is ever unpickled with code execution allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from typing import Optional, Union
+
+import torch
+
+from .checkpoint import CheckpointError, list_checkpoints, load_latest, read_checkpoint
+from .config import ConfigError, config_from_dict
+from .models import Generator, count_parameters
+
+# The model the viewer and scripts/sample.py open when none is given.
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "mnist_generator.safetensors")
+
+FORMAT = "wgan-generator"
+FORMAT_VERSION = 1
+GENERATOR_KEYS = ("image_size", "channels", "z_dim", "width", "norm")
+# A safetensors file starts with the header length (8 bytes, little endian) and then its
+# JSON header; a torch.save file is a zip archive; an old-style torch file a raw pickle.
+ZIP_MAGIC = b"PK\x03\x04"
+PICKLE_MAGIC = b"\x80"
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class ModelLoadError(RuntimeError):
+    """A model file or run directory cannot be used; the message names it and the problem."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model file says about the generator in it."""
+
+    path: str                       # the file or run directory it came from
+    kind: str                       # "export" | "checkpoint"
+    image_size: int
+    channels: int
+    z_dim: int
+    width: int
+    norm: str
+    step: Optional[int]             # generator training steps, None if unknown
+    dataset: Optional[str]          # config data.name of the run
+    objective: Optional[str]        # config train.objective of the run
+    dtype: str = "float32"          # storage precision of the weights
+
+    def generator_kwargs(self) -> dict:
+        """Keyword arguments of ``Generator`` (the same as ``Generator.describe()``)."""
+        return {key: getattr(self, key) for key in GENERATOR_KEYS}
+
+    def summary(self) -> str:
+        """One human line, e.g. '32x32 px, 1 channel, z_dim 100, 4,000 training steps, mnist (wgan)'."""
+        channels = f"{self.channels} channel" + ("s" if self.channels != 1 else "")
+        steps = f"{self.step:,} training steps" if self.step is not None else "training steps unknown"
+        origin = self.dataset or "dataset unknown"
+        if self.objective:
+            origin += f" ({self.objective})"
+        return f"{self.image_size}x{self.image_size} px, {channels}, z_dim {self.z_dim}, {steps}, {origin}"
+
+
+# ------------------------------------------------------------------------------ writing
+def save_generator(generator: Generator, path: PathLike, *, step: Optional[int] = None,
+                   dataset: Optional[str] = None, objective: Optional[str] = None,
+                   fp16: bool = False) -> ModelInfo:
+    """Write ``generator`` as a safetensors export (atomically: temporary file + rename).
+
+    Args:
+        generator: the network; its ``describe()`` kwargs go into the metadata.
+        path: output file, conventionally ``*.safetensors``.
+        step, dataset, objective: training facts recorded for the viewer and for provenance.
+        fp16: store floating tensors as float16 (half the size; loaded back as float32).
+
+    Raises:
+        ModelLoadError: a weight does not fit float16 (only with ``fp16``).
+    """
+    from safetensors.torch import save
+
+    from . import __version__
+
+    path = os.fspath(path)
+    dtype = torch.float16 if fp16 else torch.float32
+    tensors = {}
+    for name, tensor in generator.state_dict().items():
+        tensor = tensor.detach().cpu()
+        if tensor.is_floating_point():
+            tensor = tensor.to(dtype)
+            # A BatchNorm running variance above 65504 would silently become inf in fp16.
+            if not bool(torch.isfinite(tensor).all()):
+                raise ModelLoadError(f"cannot export to {path}: {name} holds values that are not finite in "
+                                     f"{'float16' if fp16 else 'float32'}; export without --fp16")
+        tensors[name] = tensor.contiguous()
+    kwargs = generator.describe()
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "generator": kwargs, "step": step,
+            "dataset": dataset, "objective": objective, "dtype": str(dtype).replace("torch.", ""),
+            "wgan_version": __version__}
+    blob = save(tensors, {key: json.dumps(value) for key, value in meta.items()})
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".safetensors", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return ModelInfo(path=path, kind="export", **kwargs, step=step, dataset=dataset, objective=objective,
+                     dtype=meta["dtype"])
+
+
+def export_generator(source: PathLike, out: PathLike, fp16: bool = False) -> ModelInfo:
+    """Export the generator of a run directory, checkpoint or export to ``out``."""
+    generator, info = load_model(source)
+    return save_generator(generator, out, step=info.step, dataset=info.dataset,
+                          objective=info.objective, fp16=fp16)
+
+
+# ------------------------------------------------------------------------------ reading
+def _sniff(path: str) -> str:
+    """'export', 'checkpoint' or 'unknown', from the first bytes of the file."""
+    with open(path, "rb") as handle:
+        head = handle.read(9)
+    if head.startswith(ZIP_MAGIC) or head.startswith(PICKLE_MAGIC):
+        return "checkpoint"
+    if len(head) == 9 and head[8:9] == b"{":
+        return "export"
+    return "unknown"
+
+
+def _check_kwargs(path: str, kwargs) -> dict:
+    if not isinstance(kwargs, dict) or set(kwargs) != set(GENERATOR_KEYS):
+        raise ModelLoadError(f"{path}: the 'generator' metadata must name exactly {', '.join(GENERATOR_KEYS)}; "
+                             f"got {kwargs!r}; re-export the model with scripts/export.py")
+    for key in ("image_size", "channels", "z_dim", "width"):
+        value = kwargs[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ModelLoadError(f"{path}: generator {key} must be a positive integer, got {value!r}")
+    return kwargs
+
+
+def _build(path: str, kwargs: dict, tensors: dict, device: torch.device) -> Generator:
+    """A generator of ``kwargs`` holding ``tensors``; shapes are checked before any allocation."""
+    try:
+        # On the meta device the network has shapes but no storage, so a header claiming a
+        # huge width costs nothing before the mismatch with the stored tensors is found.
+        with torch.device("meta"):
+            generator = Generator(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ModelLoadError(f"{path}: cannot build a generator from {kwargs}: {err}") from None
+    expected = generator.state_dict()
+    for name in expected:
+        if name not in tensors:
+            raise ModelLoadError(f"{path}: tensor '{name}' is missing for a generator with {kwargs}")
+        if tuple(tensors[name].shape) != tuple(expected[name].shape):
+            raise ModelLoadError(f"{path}: tensor '{name}' has shape {tuple(tensors[name].shape)} but a generator "
+                                 f"with {kwargs} needs {tuple(expected[name].shape)} (mismatched shapes)")
+    extra = sorted(set(tensors) - set(expected))
+    if extra:
+        raise ModelLoadError(f"{path}: unexpected tensor '{extra[0]}' for a generator with {kwargs}")
+    state = {name: t.float() if t.is_floating_point() else t for name, t in tensors.items()}
+    if not all(bool(torch.isfinite(t).all()) for t in state.values() if t.is_floating_point()):
+        raise ModelLoadError(f"{path}: the weights hold NaN or Inf values; export a checkpoint from before "
+                             f"training diverged")
+    generator.load_state_dict(state, assign=True)
+    return generator.to(device).eval()
+
+
+def _read_export(path: str, with_tensors: bool) -> tuple[ModelInfo, dict]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(path, framework="pt", device="cpu") as handle:
+            raw = handle.metadata() or {}
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()} if with_tensors else {}
+    except Exception as err:  # safetensors raises its own error types; all mean "unusable file"
+        reason = str(err).splitlines()[0][:200] if str(err) else err.__class__.__name__
+        raise ModelLoadError(f"{path} is not a readable safetensors file; it may be truncated or "
+                             f"corrupt ({reason})") from None
+    try:
+        meta = {key: json.loads(value) for key, value in raw.items()}
+    except json.JSONDecodeError:
+        meta = {}
+    if meta.get("format") != FORMAT:
+        raise ModelLoadError(f"{path} is a safetensors file but not a wgan generator export (no "
+                             f"format={FORMAT} metadata); make one with scripts/export.py")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelLoadError(f"{path} has export format version {version!r}; this wgan reads versions up to "
+                             f"{FORMAT_VERSION}: upgrade wgan")
+    kwargs = _check_kwargs(path, meta.get("generator"))
+    info = ModelInfo(path=path, kind="export", **kwargs, step=meta.get("step"), dataset=meta.get("dataset"),
+                     objective=meta.get("objective"), dtype=str(meta.get("dtype", "float32")))
+    return info, tensors
+
+
+def _checkpoint_model(path: str, state: dict) -> tuple[ModelInfo, dict]:
+    """ModelInfo and generator tensors of a loaded training checkpoint."""
+    try:
+        cfg = config_from_dict(state["config"])
+    except (ConfigError, TypeError, AttributeError) as err:
+        raise ModelLoadError(f"{path}: the config stored in the checkpoint is unusable ({err})") from None
+    channels = state.get("channels")
+    if isinstance(channels, torch.Tensor):
+        channels = int(channels)
+    kwargs = {"image_size": cfg.data.image_size, "channels": channels, "z_dim": cfg.model.z_dim,
+              "width": cfg.model.g_width, "norm": cfg.model.g_norm}
+    kwargs = _check_kwargs(path, kwargs)
+    tensors = state["generator"]
+    if not isinstance(tensors, dict) or not all(isinstance(t, torch.Tensor) for t in tensors.values()):
+        raise ModelLoadError(f"{path}: the checkpoint's 'generator' entry is not a state_dict of tensors")
+    info = ModelInfo(path=path, kind="checkpoint", **kwargs, step=int(state["step"]), dataset=cfg.data.name,
+                     objective=cfg.train.objective)
+    return info, tensors
+
+
+def _read_checkpoint(path: str) -> tuple[ModelInfo, dict]:
+    try:
+        state = read_checkpoint(path)   # torch.load(weights_only=True): no code runs
+    except CheckpointError as err:
+        raise ModelLoadError(str(err)) from None
+    return _checkpoint_model(path, state)
+
+
+def _read_run_dir(path: str, device: torch.device) -> tuple[Generator, ModelInfo]:
+    if not list_checkpoints(path):
+        raise ModelLoadError(f"{path} is a directory without checkpoints (looked in {path}/checkpoints); pass a "
+                             f"run directory that has trained for a while, a checkpoint .pt or an export")
+
+    built = {}
+
+    def usable(state: dict) -> None:
+        # load_latest calls this for each candidate, newest first, and skips the ones it rejects.
+        try:
+            info, tensors = _checkpoint_model(path, state)
+            built["model"] = _build(path, info.generator_kwargs(), tensors, device), info
+        except ModelLoadError as err:
+            raise CheckpointError(str(err)) from None
+
+    try:
+        found = load_latest(path, validate=usable)
+    except CheckpointError as err:
+        raise ModelLoadError(str(err)) from None
+    generator, info = built["model"]
+    return generator, ModelInfo(**{**asdict(info), "path": found[0]})
+
+
+def _resolve(path: Optional[PathLike]) -> str:
+    if path is None or os.fspath(path) == "":
+        if not os.path.exists(DEFAULT_MODEL):
+            raise ModelLoadError(
+                f"the default model {DEFAULT_MODEL} does not exist yet; pass a model (an export .safetensors, a "
+                f"checkpoint .pt or a run directory), or make one with: python scripts/export.py RUN_DIR "
+                f"{DEFAULT_MODEL}")
+        return DEFAULT_MODEL
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ModelLoadError(f"{path} does not exist; pass an export .safetensors, a checkpoint .pt or a run directory")
+    return path
+
+
+def _device(device) -> torch.device:
+    from .sampling import resolve_device  # sampling does not import this module: no cycle
+    return resolve_device(device)
+
+
+def load_model(path: Optional[PathLike] = None, device="cpu") -> tuple[Generator, ModelInfo]:
+    """Generator (eval mode, float32, on ``device``) and its ModelInfo.
+
+    Args:
+        path: an export (``.safetensors``), a training checkpoint (``.pt``) or a run directory
+            (its newest usable checkpoint); None opens ``DEFAULT_MODEL``.
+        device: "cpu", "cuda", "auto" or a torch.device.
+
+    Raises:
+        ModelLoadError: the path is missing, empty, truncated, foreign, or holds tensors that
+            do not fit the generator its metadata describes.
+    """
+    path = _resolve(path)
+    target = _device(device)
+    if os.path.isdir(path):
+        return _read_run_dir(path, target)
+    try:
+        if os.path.getsize(path) == 0:
+            raise ModelLoadError(f"{path} is empty (0 bytes); export the model again")
+        kind = _sniff(path)
+    except OSError as err:
+        raise ModelLoadError(f"{path} cannot be read: {err.strerror}") from None
+    if kind == "export":
+        info, tensors = _read_export(path, with_tensors=True)
+    elif kind == "checkpoint":
+        info, tensors = _read_checkpoint(path)
+    else:
+        raise ModelLoadError(f"{path} is neither a wgan generator export (.safetensors) nor a training "
+                             f"checkpoint (.pt); make an export with scripts/export.py")
+    return _build(path, info.generator_kwargs(), tensors, target), info
+
+
+def load_generator(path: Optional[PathLike] = None, device="cpu") -> Generator:
+    """The eval-mode generator of an export, checkpoint or run directory (see ``load_model``)."""
+    return load_model(path, device)[0]
+
+
+def model_info(path: Optional[PathLike] = None) -> ModelInfo:
+    """The facts about a model (image size, channels, z_dim, steps, dataset, ...).
+
+    For an export only the header is read; a checkpoint or run directory is loaded whole.
+    """
+    path = _resolve(path)
+    if os.path.isfile(path) and os.path.getsize(path) > 0 and _sniff(path) == "export":
+        return _read_export(path, with_tensors=False)[0]
+    return load_model(path)[1]
+
+
+# ------------------------------------------------------------------------------ command line
+def main(argv: Optional[list[str]] = None) -> int:
+    """``scripts/export.py RUN_DIR_OR_CHECKPOINT OUT [--fp16]``; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="export.py", description="Write a trained generator as a pickle-free .safetensors file.",
+        epilog="example: export.py runs/mnist wgan/assets/mnist_generator.safetensors --fp16")
+    parser.add_argument("source", help="run directory (newest good checkpoint), checkpoint .pt or an export")
+    parser.add_argument("out", help="output file, e.g. mnist_generator.safetensors")
+    parser.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    args = parser.parse_args(argv)
+    if os.path.isdir(args.out):
+        print(f"error: {args.out} is a directory; give a file name such as {args.out}/generator.safetensors",
+              file=sys.stderr)
+        return 2
+    try:
+        generator, info = load_model(args.source)
+        info = save_generator(generator, args.out, step=info.step, dataset=info.dataset,
+                              objective=info.objective, fp16=args.fp16)
+    except ModelLoadError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    size_mb = os.path.getsize(args.out) / 1e6
+    print(f"wrote {args.out}: {info.summary()}; {count_parameters(generator):,} parameters, {info.dtype}, "
+          f"{size_mb:.2f} MB")
+    return 0
