@@ -23,7 +23,7 @@ CRITIC_NORMS = ("none", "batch", "instance", "layer")
 GENERATOR_NORMS = ("batch", "none")
 OPTIMIZERS = ("rmsprop", "adam")
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 class ConfigError(ValueError):
@@ -64,7 +64,8 @@ class TrainConfig:
                                         # generator steps and every 500th
     seed: int = 0                       # drives every random number generator of the run
     device: str = "auto"                # auto (cuda if available) | cpu | cuda
-    precision: str = "fp32"             # fp32 | bf16 (autocast on CUDA)
+    precision: str = "fp32"             # CUDA math: fp32 (TF32 off) | tf32 (TF32 convs/matmuls) | bf16 (autocast)
+    channels_last: bool = False         # CUDA only: NHWC memory layout for models and batches
     cuda_graphs: bool = True            # CUDA only: replay captured critic/generator steps
     max_grad_norm_log: bool = True      # log gradient norms (one extra reduction per step)
 

@@ -19,7 +19,7 @@ from .config import Config, ConfigError, config_from_dict
 LOCK_NAME = ".lock"
 CONFIG_NAME = "config.yaml"
 # Keys that may change between a run and its resumption without changing the experiment.
-RESUMABLE_KEYS = ("train.steps", "train.device", "train.cuda_graphs", "train.precision",
+RESUMABLE_KEYS = ("train.steps", "train.device", "train.cuda_graphs", "train.precision", "train.channels_last",
                   "train.max_grad_norm_log", "data.root", "data.on_device", "run.dir")
 RESUMABLE_SECTIONS = ("log",)
 

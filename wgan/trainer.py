@@ -117,11 +117,17 @@ class Trainer:
                               f"({len(self.dataset)} images); lower train.batch_size")
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+            # PyTorch lets cuDNN use TF32 by default; "fp32" means fp32 here, so it is opt-in.
+            tf32 = t.precision != "fp32"
+            torch.backends.cudnn.allow_tf32 = tf32
+            torch.backends.cuda.matmul.allow_tf32 = tf32
         self.sampler = RealSampler(self.dataset.images, cfg.data.image_size, t.batch_size,
                                    self.device, t.seed, cfg.data.on_device)
         self.generator, self.critic = build_models(cfg, self.dataset.channels)
-        self.generator.to(self.device)
-        self.critic.to(self.device)
+        self.memory_format = (torch.channels_last if t.channels_last and self.device.type == "cuda"
+                              else torch.contiguous_format)
+        self.generator.to(self.device, memory_format=self.memory_format)
+        self.critic.to(self.device, memory_format=self.memory_format)
         self.use_graphs = self.device.type == "cuda" and t.cuda_graphs
         self.opt_g = make_optimizer(self.generator.parameters(), cfg, self.use_graphs)
         self.opt_c = make_optimizer(self.critic.parameters(), cfg, self.use_graphs)
@@ -135,7 +141,7 @@ class Trainer:
         # Static input buffers: the eager path and the captured graphs read the same tensors.
         b, z_dim = t.batch_size, cfg.model.z_dim
         self.real_buf = torch.empty(b, self.dataset.channels, cfg.data.image_size, cfg.data.image_size,
-                                    device=self.device)
+                                    device=self.device).contiguous(memory_format=self.memory_format)
         self.z_c = torch.empty(b, z_dim, device=self.device)
         self.z_g = torch.empty(b, z_dim, device=self.device)
         self.alpha = torch.empty(b, device=self.device)
