@@ -25,14 +25,15 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+import warnings
+from dataclasses import dataclass
 from typing import Optional, Union
 
 import torch
 
-from .checkpoint import CheckpointError, list_checkpoints, load_latest, read_checkpoint
-from .config import ConfigError, config_from_dict
+from .checkpoint import CheckpointError, list_checkpoints, read_checkpoint
 from .models import Generator, count_parameters
+from .sampling import DeviceUnavailable, resolve_device
 
 # The model the viewer and scripts/sample.py open when none is given.
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "mnist_generator.safetensors")
@@ -220,23 +221,41 @@ def _read_export(path: str, with_tensors: bool) -> tuple[ModelInfo, dict]:
     return info, tensors
 
 
+def _config_value(path: str, config, section: str, key: str, kind: type):
+    try:
+        value = config[section][key]
+    except (KeyError, TypeError):
+        raise ModelLoadError(f"{path}: the checkpoint's config has no {section}.{key}; it is not a wgan "
+                             f"training checkpoint") from None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ModelLoadError(f"{path}: the checkpoint's config has {section}.{key}={value!r}, not a {kind.__name__}")
+    return value
+
+
 def _checkpoint_model(path: str, state: dict) -> tuple[ModelInfo, dict]:
     """ModelInfo and generator tensors of a loaded training checkpoint."""
-    try:
-        cfg = config_from_dict(state["config"])
-    except (ConfigError, TypeError, AttributeError) as err:
-        raise ModelLoadError(f"{path}: the config stored in the checkpoint is unusable ({err})") from None
+    # Only the keys that shape the generator are read from the saved config, not the whole
+    # schema: a checkpoint stays loadable after config keys are added, renamed or removed.
+    config = state["config"]
     channels = state.get("channels")
     if isinstance(channels, torch.Tensor):
         channels = int(channels)
-    kwargs = {"image_size": cfg.data.image_size, "channels": channels, "z_dim": cfg.model.z_dim,
-              "width": cfg.model.g_width, "norm": cfg.model.g_norm}
+    kwargs = {"image_size": _config_value(path, config, "data", "image_size", int), "channels": channels,
+              "z_dim": _config_value(path, config, "model", "z_dim", int),
+              "width": _config_value(path, config, "model", "g_width", int),
+              "norm": _config_value(path, config, "model", "g_norm", str)}
     kwargs = _check_kwargs(path, kwargs)
     tensors = state["generator"]
     if not isinstance(tensors, dict) or not all(isinstance(t, torch.Tensor) for t in tensors.values()):
         raise ModelLoadError(f"{path}: the checkpoint's 'generator' entry is not a state_dict of tensors")
-    info = ModelInfo(path=path, kind="checkpoint", **kwargs, step=int(state["step"]), dataset=cfg.data.name,
-                     objective=cfg.train.objective)
+    step = state["step"]
+    if isinstance(step, torch.Tensor) and step.numel() == 1:
+        step = int(step)
+    if isinstance(step, bool) or not isinstance(step, int):
+        raise ModelLoadError(f"{path}: the checkpoint's step is {step!r}, not a whole number")
+    info = ModelInfo(path=path, kind="checkpoint", **kwargs, step=step,
+                     dataset=_config_value(path, config, "data", "name", str),
+                     objective=_config_value(path, config, "train", "objective", str))
     return info, tensors
 
 
@@ -249,26 +268,20 @@ def _read_checkpoint(path: str) -> tuple[ModelInfo, dict]:
 
 
 def _read_run_dir(path: str, device: torch.device) -> tuple[Generator, ModelInfo]:
-    if not list_checkpoints(path):
+    """The newest checkpoint of a run that loads, warning about each newer one that does not."""
+    candidates = list_checkpoints(path)
+    if not candidates:
         raise ModelLoadError(f"{path} is a directory without checkpoints (looked in {path}/checkpoints); pass a "
                              f"run directory that has trained for a while, a checkpoint .pt or an export")
-
-    built = {}
-
-    def usable(state: dict) -> None:
-        # load_latest calls this for each candidate, newest first, and skips the ones it rejects.
+    problems = []
+    for _, checkpoint in reversed(candidates):
         try:
-            info, tensors = _checkpoint_model(path, state)
-            built["model"] = _build(path, info.generator_kwargs(), tensors, device), info
+            info, tensors = _read_checkpoint(checkpoint)
+            return _build(checkpoint, info.generator_kwargs(), tensors, device), info
         except ModelLoadError as err:
-            raise CheckpointError(str(err)) from None
-
-    try:
-        found = load_latest(path, validate=usable)
-    except CheckpointError as err:
-        raise ModelLoadError(str(err)) from None
-    generator, info = built["model"]
-    return generator, ModelInfo(**{**asdict(info), "path": found[0]})
+            problems.append(str(err))
+            warnings.warn(f"{err}; trying an older checkpoint", stacklevel=3)
+    raise ModelLoadError(f"no usable checkpoint in {path}/checkpoints: " + "; ".join(problems))
 
 
 def _resolve(path: Optional[PathLike]) -> str:
@@ -285,11 +298,6 @@ def _resolve(path: Optional[PathLike]) -> str:
     return path
 
 
-def _device(device) -> torch.device:
-    from .sampling import resolve_device  # sampling does not import this module: no cycle
-    return resolve_device(device)
-
-
 def load_model(path: Optional[PathLike] = None, device="cpu") -> tuple[Generator, ModelInfo]:
     """Generator (eval mode, float32, on ``device``) and its ModelInfo.
 
@@ -303,7 +311,10 @@ def load_model(path: Optional[PathLike] = None, device="cpu") -> tuple[Generator
             do not fit the generator its metadata describes.
     """
     path = _resolve(path)
-    target = _device(device)
+    try:
+        target = resolve_device(device)
+    except DeviceUnavailable as err:
+        raise ModelLoadError(f"cannot load {path}: {err}") from None
     if os.path.isdir(path):
         return _read_run_dir(path, target)
     try:

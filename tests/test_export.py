@@ -1,0 +1,264 @@
+"""Generator export (safetensors) and loading: round trips, refusal of unsafe and broken files."""
+
+import json
+import os
+import pickle
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from wgan import export
+from wgan.checkpoint import save_checkpoint
+from wgan.config import load_config
+from wgan.export import ModelLoadError, export_generator, load_generator, load_model, model_info, save_generator
+from wgan.models import Generator, build_models
+from wgan.rundir import write_config
+
+Z_DIM = 8
+
+
+def make_run(run_dir, step=7, channels=1, seed=0):
+    """A run directory holding one training checkpoint of a tiny 16x16 model; returns its generator."""
+    torch.manual_seed(seed)
+    cfg = load_config(None, ["data.image_size=16", f"model.z_dim={Z_DIM}", "model.g_width=4", "model.c_width=4",
+                             f"run.dir={run_dir}"])
+    gen, critic = build_models(cfg, channels)
+    with torch.no_grad():           # move the BatchNorm running statistics away from their init,
+        gen(torch.randn(32, Z_DIM))  # so an export that dropped buffers would give other images
+    state = {"step": step, "generator": gen.state_dict(), "critic": critic.state_dict(), "opt_g": {},
+             "opt_c": {}, "config": cfg.to_dict(), "channels": channels, "fixed_z": torch.randn(4, Z_DIM),
+             "rng": {}}
+    save_checkpoint(str(run_dir), step, state, keep=3)
+    write_config(str(run_dir), cfg)
+    return gen.eval()
+
+
+def write_export(path, tensors, **meta):
+    """A hand-made safetensors file with our metadata convention (every value JSON)."""
+    base = {"format": "wgan-generator", "format_version": 1,
+            "generator": {"image_size": 16, "channels": 1, "z_dim": Z_DIM, "width": 4, "norm": "batch"},
+            "step": 1, "dataset": "mnist", "objective": "wgan"}
+    base.update(meta)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path),
+              metadata={k: json.dumps(v) for k, v in base.items()})
+    return path
+
+
+@pytest.fixture
+def run(tmp_path):
+    run_dir = tmp_path / "run"
+    return run_dir, make_run(run_dir)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_export_round_trip_gives_identical_images(tmp_path, channels):
+    run_dir = tmp_path / "run"
+    gen = make_run(run_dir, channels=channels)
+    out = tmp_path / "g.safetensors"
+    export_generator(run_dir, out)
+    loaded = load_generator(out)
+    assert isinstance(loaded, Generator) and not loaded.training
+    assert loaded.describe() == gen.describe()
+    z = torch.randn(6, Z_DIM)
+    with torch.no_grad():
+        assert torch.equal(loaded(z), gen(z))
+    for name, tensor in gen.state_dict().items():       # buffers too (BatchNorm running stats)
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+
+
+def test_export_metadata_describes_the_network(run, tmp_path):
+    run_dir, gen = run
+    out = tmp_path / "g.safetensors"
+    export_generator(run_dir, out)
+    with safe_open(str(out), framework="pt") as handle:
+        meta = {k: json.loads(v) for k, v in handle.metadata().items()}
+    assert meta["format"] == "wgan-generator" and meta["format_version"] == 1
+    assert meta["generator"] == gen.describe()
+    assert (meta["step"], meta["dataset"], meta["objective"]) == (7, "mnist", "wgan")
+    info = model_info(out)
+    assert (info.image_size, info.channels, info.z_dim, info.step, info.dataset) == (16, 1, Z_DIM, 7, "mnist")
+    assert info.kind == "export"
+    assert "16x16 px" in info.summary() and "7 training steps" in info.summary()
+
+
+def test_export_file_holds_no_pickle(run, tmp_path):
+    out = tmp_path / "g.safetensors"
+    export_generator(run[0], out)
+    raw = out.read_bytes()
+    header_len = int.from_bytes(raw[:8], "little")
+    json.loads(raw[8:8 + header_len])                   # the header is plain JSON ...
+    assert not raw.startswith(b"PK") and b"\x80\x02" not in raw[:8 + header_len]   # ... no zip, no pickle
+
+
+def test_fp16_export_is_smaller_and_loads_as_float32(run, tmp_path):
+    run_dir, gen = run
+    full, half = tmp_path / "full.safetensors", tmp_path / "half.safetensors"
+    export_generator(run_dir, full)
+    info = export_generator(run_dir, half, fp16=True)
+    assert info.dtype == "float16" and model_info(half).dtype == "float16"
+    assert os.path.getsize(half) < 0.6 * os.path.getsize(full)
+    loaded = load_generator(half)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    z = torch.randn(4, Z_DIM)
+    with torch.no_grad():
+        assert torch.allclose(loaded(z), gen(z), atol=2e-2)
+
+
+def test_checkpoint_and_run_dir_load_like_the_export(run, tmp_path):
+    run_dir, gen = run
+    ckpt = run_dir / "checkpoints" / "step_00000007.pt"
+    z = torch.randn(4, Z_DIM)
+    with torch.no_grad():
+        for source in (ckpt, run_dir, str(run_dir)):
+            assert torch.equal(load_generator(source)(z), gen(z))
+    assert model_info(ckpt).kind == "checkpoint" and model_info(run_dir).step == 7
+
+
+def test_checkpoint_from_an_older_config_schema_still_loads(tmp_path):
+    run_dir = tmp_path / "run"
+    gen = make_run(run_dir)
+    path = run_dir / "checkpoints" / "step_00000007.pt"
+    state = torch.load(path, weights_only=True)
+    state.pop("integrity", None)                                 # save_checkpoint writes a new digest
+    state["config"]["train"]["a_key_since_removed"] = True     # only the generator's keys are read
+    del state["config"]["log"]
+    save_checkpoint(str(run_dir), 7, state, keep=3)
+    z = torch.randn(2, Z_DIM)
+    with torch.no_grad():
+        assert torch.equal(load_generator(path)(z), gen(z))
+    del state["config"]["model"]["g_width"]
+    save_checkpoint(str(run_dir), 7, state, keep=3)
+    with pytest.raises(ModelLoadError, match="config has no model.g_width"):
+        load_generator(path)
+
+
+def test_run_dir_uses_newest_good_checkpoint(run, tmp_path):
+    run_dir, _ = run
+    newer = make_run(run_dir, step=9, seed=1)
+    z = torch.randn(4, Z_DIM)
+    with torch.no_grad():
+        assert torch.equal(load_generator(run_dir)(z), newer(z))
+    assert model_info(run_dir).step == 9
+    (run_dir / "checkpoints" / "step_00000009.pt").write_bytes(b"PK\x03\x04 broken")
+    with pytest.warns(UserWarning, match="step_00000009"):
+        info = model_info(run_dir)
+    assert info.step == 7 and info.path.endswith("step_00000007.pt")
+
+
+class _Payload:
+    """Unpickling this calls open(marker, 'w'): proof of code execution if the marker appears."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("container", ["torch.save zip", "raw pickle named .safetensors"])
+def test_malicious_pickle_is_refused_without_running_it(tmp_path, container):
+    marker = tmp_path / "code_ran"
+    payload = {"step": 1, "generator": _Payload(str(marker)), "critic": {}, "opt_g": {}, "opt_c": {},
+               "config": {}, "rng": {}}
+    if container == "torch.save zip":
+        path = tmp_path / "evil.pt"
+        torch.save(payload, path)
+    else:
+        path = tmp_path / "evil.safetensors"
+        path.write_bytes(pickle.dumps(payload, protocol=2))
+    with pytest.raises(ModelLoadError) as err:
+        load_generator(path)
+    assert str(path) in str(err.value)
+    with pytest.raises(ModelLoadError):
+        model_info(path)
+    assert not marker.exists()
+    if container == "torch.save zip":   # the payload is live: an unsafe load does run it
+        torch.load(path, weights_only=False)
+        assert marker.exists()
+
+
+def _truncated(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+BAD_FILES = {
+    "empty": (lambda p, good, ckpt: p.write_bytes(b""), "empty"),
+    "text": (lambda p, good, ckpt: p.write_text("hello, not a model\n"), "neither a wgan generator export"),
+    "truncated export": (lambda p, good, ckpt: (p.write_bytes(good.read_bytes()), _truncated(p)),
+                         "truncated or corrupt"),
+    "truncated checkpoint": (lambda p, good, ckpt: (p.write_bytes(ckpt.read_bytes()), _truncated(p)),
+                             "corrupt, truncated"),
+    "foreign safetensors": (lambda p, good, ckpt: save_file({"w": torch.zeros(3)}, str(p)),
+                            "not a wgan generator export"),
+    "foreign torch file": (lambda p, good, ckpt: torch.save({"w": torch.zeros(3)}, p),
+                           "not a wgan training checkpoint"),
+    "newer format": (lambda p, good, ckpt: write_export(p, load_generator(good).state_dict(), format_version=99),
+                     "upgrade wgan"),
+    "mismatched shapes": (lambda p, good, ckpt: write_export(
+        p, load_generator(good).state_dict(),
+        generator={"image_size": 16, "channels": 1, "z_dim": Z_DIM + 1, "width": 4, "norm": "batch"}),
+        "mismatched shapes"),
+    "missing tensor": (lambda p, good, ckpt: write_export(
+        p, {k: v for k, v in load_generator(good).state_dict().items() if k != "net.1.running_var"}),
+        "'net.1.running_var' is missing"),
+    "bad generator metadata": (lambda p, good, ckpt: write_export(p, load_generator(good).state_dict(),
+                                                                  generator={"image_size": 16}),
+                               "must name exactly"),
+    "nan weights": (lambda p, good, ckpt: write_export(
+        p, {k: v.fill_(float("nan")) if k == "net.0.weight" else v
+            for k, v in load_generator(good).state_dict().items()}), "NaN"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_file_gives_one_clear_error(run, tmp_path, case):
+    good = tmp_path / "good.safetensors"
+    export_generator(run[0], good)
+    ckpt = run[0] / "checkpoints" / "step_00000007.pt"
+    make, expected = BAD_FILES[case]
+    path = tmp_path / f"bad_{case.replace(' ', '_')}.bin"
+    make(path, good, ckpt)
+    with pytest.raises(ModelLoadError) as err:
+        load_generator(path)
+    message = str(err.value)
+    assert str(path) in message and expected in message and "\n" not in message
+
+
+def test_missing_paths_and_empty_run_dirs_are_named(tmp_path):
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_generator(tmp_path / "nothing.safetensors")
+    (tmp_path / "empty_run").mkdir()
+    with pytest.raises(ModelLoadError, match="without checkpoints"):
+        load_generator(tmp_path / "empty_run")
+
+
+def test_default_model_constant_and_missing_default(tmp_path, monkeypatch):
+    assert export.DEFAULT_MODEL.endswith(os.path.join("wgan", "assets", "mnist_generator.safetensors"))
+    monkeypatch.setattr(export, "DEFAULT_MODEL", str(tmp_path / "absent.safetensors"))
+    with pytest.raises(ModelLoadError, match="default model .* does not exist yet.*scripts/export.py"):
+        load_model()
+    gen = Generator(16, 1, Z_DIM, 4)
+    save_generator(gen, export.DEFAULT_MODEL, step=3)
+    assert model_info().step == 3 and load_generator().z_dim == Z_DIM
+
+
+def test_export_refuses_weights_that_overflow_fp16(tmp_path):
+    gen = Generator(16, 1, Z_DIM, 4)
+    gen.net[1].running_var.fill_(1e6)   # above float16's largest finite value, 65504
+    with pytest.raises(ModelLoadError, match="without --fp16"):
+        save_generator(gen, tmp_path / "g.safetensors", fp16=True)
+    assert not (tmp_path / "g.safetensors").exists()
+
+
+def test_export_command_line(run, tmp_path, capsys):
+    out = tmp_path / "cli.safetensors"
+    assert export.main([str(run[0]), str(out), "--fp16"]) == 0
+    assert "wrote" in capsys.readouterr().out and model_info(out).dtype == "float16"
+    missing = tmp_path / "absent"
+    assert export.main([str(missing), str(tmp_path / "x.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and str(missing) in err and err.count("\n") == 1
+    assert not (tmp_path / "x.safetensors").exists()
