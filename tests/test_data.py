@@ -3,12 +3,19 @@
 import gzip
 import os
 
-import numpy as np
 import pytest
 import torch
 
-from wgan.data import (DatasetNotFound, RealSampler, load_mnist, make_stacked_mnist, read_idx,
-                       resize_uint8, to_uint8, to_unit_range)
+from wgan.data import (
+    DatasetNotFound,
+    RealSampler,
+    load_mnist,
+    make_stacked_mnist,
+    read_idx,
+    resize_uint8,
+    to_uint8,
+    to_unit_range,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(REPO, "data")

@@ -195,13 +195,18 @@ class RealSampler:
     """
 
     def __init__(self, images: torch.Tensor, image_size: int, batch_size: int,
-                 device: torch.device, seed: int, on_device: bool = True):
-        if batch_size > images.shape[0]:
-            raise ValueError(f"batch size {batch_size} is larger than the dataset ({images.shape[0]} images)")
+                 device: torch.device, seed: int, on_device: bool = True, rank: int = 0, world_size: int = 1):
+        if batch_size * world_size > images.shape[0]:
+            raise ValueError(f"batch size {batch_size} x {world_size} processes is larger than the dataset "
+                             f"({images.shape[0]} images)")
         store = device if on_device else torch.device("cpu")
         self.images = resize_uint8(images.to(store), image_size)
         self.batch_size = batch_size
         self.device = device
+        # Every rank draws the same permutation (same seed) and takes its own slice of each
+        # global batch: ranks see disjoint images within an epoch, and the state is rank-free,
+        # so a run can resume with another number of processes.
+        self.rank, self.world_size = rank, world_size
         self.generator = torch.Generator(device=store).manual_seed(seed)
         self.perm = torch.empty(0, dtype=torch.long, device=store)
         self.cursor = 0
@@ -210,11 +215,13 @@ class RealSampler:
         return self.images.shape[0]
 
     def next_indices(self) -> torch.Tensor:
-        if self.cursor + self.batch_size > self.perm.numel():
+        stride = self.batch_size * self.world_size
+        if self.cursor + stride > self.perm.numel():
             self.perm = torch.randperm(len(self), generator=self.generator, device=self.perm.device)
             self.cursor = 0
-        idx = self.perm[self.cursor:self.cursor + self.batch_size]
-        self.cursor += self.batch_size
+        start = self.cursor + self.rank * self.batch_size
+        idx = self.perm[start:start + self.batch_size]
+        self.cursor += stride
         return idx
 
     def next_uint8(self) -> torch.Tensor:

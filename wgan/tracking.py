@@ -96,3 +96,19 @@ def read_metrics(run_dir: str) -> list[dict]:
                 except json.JSONDecodeError:
                     pass
     return rows
+
+
+class NullWriter:
+    """Stands in for RunWriter on ranks other than 0, which write nothing."""
+
+    def scalars(self, step: int, values: dict) -> None:
+        pass
+
+    def grid(self, step: int, kind: str, images, png_name: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -11,7 +11,6 @@ random numbers in the same order.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import random
 import signal
@@ -27,9 +26,20 @@ import torch
 from . import checkpoint as ckpt
 from .config import Config, ConfigError
 from .data import ImageDataset, RealSampler, load_dataset, to_unit_range
+from .distributed import (
+    SINGLE,
+    DistContext,
+    GradientAverager,
+    all_mean,
+    any_rank,
+    barrier,
+    gather_objects,
+    parameter_checksums,
+)
 from .models import build_models, count_parameters
 from .objectives import clip_weights, critic_loss, em_estimate, generator_loss, gradient_penalty
-from .rundir import RunDirError, RunLock, check_resume_compatible, check_writable, read_saved_config, write_config
+from .rundir import RunLock, check_resume_compatible, check_writable, read_saved_config, write_config
+from .tracking import read_metrics
 
 EXIT_INTERRUPTED = 3      # stopped by SIGINT/SIGTERM after writing a checkpoint
 GRAPH_WARMUP_STEPS = 3    # eager generator steps before the CUDA graphs are captured
@@ -89,6 +99,12 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def noise_seed(seed: int, rank: int, step: int) -> int:
+    """Seed of a rank's noise stream: distinct per rank; ``step`` re-derives it when a run
+    resumes with another number of processes."""
+    return (seed + 1 + rank * 1_000_003 + step * 7_919) % 2**63
+
+
 def make_optimizer(params, cfg: Config, capturable: bool) -> torch.optim.Optimizer:
     t = cfg.train
     if t.optimizer == "rmsprop":
@@ -105,33 +121,40 @@ class Trainer:
     """
 
     def __init__(self, cfg: Config, dataset: Optional[ImageDataset] = None,
-                 echo: Callable[[str], None] = print):
-        self.cfg, self.echo = cfg, echo
+                 echo: Callable[[str], None] = print, dist_ctx: DistContext = SINGLE):
+        self.cfg, self.dist = cfg, dist_ctx
+        self.echo = echo if dist_ctx.is_main else (lambda _: None)
         t = cfg.train
         self.device = resolve_device(t.device)
+        if self.device.type == "cuda" and dist_ctx.enabled:
+            self.device = torch.device("cuda", dist_ctx.local_rank)
         self.objective = t.objective
         seed_everything(t.seed)
         self.dataset = dataset if dataset is not None else load_dataset(cfg)
-        if t.batch_size > len(self.dataset):
-            raise ConfigError(f"train.batch_size={t.batch_size} is larger than the dataset "
-                              f"({len(self.dataset)} images); lower train.batch_size")
+        if t.batch_size * dist_ctx.world_size > len(self.dataset):
+            raise ConfigError(f"train.batch_size={t.batch_size} x {dist_ctx.world_size} processes is larger than "
+                              f"the dataset ({len(self.dataset)} images); lower train.batch_size")
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
             # PyTorch lets cuDNN use TF32 by default; "fp32" means fp32 here, so it is opt-in.
             tf32 = t.precision != "fp32"
             torch.backends.cudnn.allow_tf32 = tf32
             torch.backends.cuda.matmul.allow_tf32 = tf32
-        self.sampler = RealSampler(self.dataset.images, cfg.data.image_size, t.batch_size,
-                                   self.device, t.seed, cfg.data.on_device)
+        self.sampler = RealSampler(self.dataset.images, cfg.data.image_size, t.batch_size, self.device,
+                                   t.seed, cfg.data.on_device, dist_ctx.rank, dist_ctx.world_size)
         self.generator, self.critic = build_models(cfg, self.dataset.channels)
         self.memory_format = (torch.channels_last if t.channels_last and self.device.type == "cuda"
                               else torch.contiguous_format)
         self.generator.to(self.device, memory_format=self.memory_format)
         self.critic.to(self.device, memory_format=self.memory_format)
-        self.use_graphs = self.device.type == "cuda" and t.cuda_graphs
+        self.use_graphs = self.device.type == "cuda" and t.cuda_graphs and not dist_ctx.enabled
+        if t.cuda_graphs and self.device.type == "cuda" and dist_ctx.enabled:
+            self.echo("note: train.cuda_graphs is switched off under torchrun (all-reduce capture not validated)")
+        self.average_c = GradientAverager(self.critic.parameters(), dist_ctx)
+        self.average_g = GradientAverager(self.generator.parameters(), dist_ctx)
         self.opt_g = make_optimizer(self.generator.parameters(), cfg, self.use_graphs)
         self.opt_c = make_optimizer(self.critic.parameters(), cfg, self.use_graphs)
-        self.noise = torch.Generator(device=self.device).manual_seed(t.seed + 1)
+        self.noise = torch.Generator(device=self.device).manual_seed(noise_seed(t.seed, dist_ctx.rank, 0))
         fixed = torch.Generator().manual_seed(t.seed + 2)
         self.fixed_z = torch.randn(cfg.log.n_samples, cfg.model.z_dim, generator=fixed).to(self.device)
         self.step = 0
@@ -148,6 +171,8 @@ class Trainer:
         self._reset_accumulators()
         self._graphs: Optional[tuple] = None
         self._stop_signal: Optional[int] = None
+        self._evaluator = None
+        self.best_fid = float("inf")
 
     # ---------------------------------------------------------------- random inputs
     def _draw_critic_inputs(self) -> None:
@@ -183,6 +208,7 @@ class Trainer:
                 penalty = gp_norm = torch.zeros((), device=self.device)
         self.opt_c.zero_grad(set_to_none=False)
         loss.backward()
+        self.average_c()
         self.opt_c.step()
         if self.objective == "wgan":
             clip_weights(self.critic.parameters(), self.cfg.train.clip)
@@ -199,6 +225,7 @@ class Trainer:
             loss = generator_loss(self.objective, self.critic(fake).float())
         self.opt_g.zero_grad(set_to_none=False)
         loss.backward()
+        self.average_g()
         self.opt_g.step()
         self.acc_gen += loss.detach()
         bad = ~torch.isfinite(loss.detach())
@@ -267,6 +294,10 @@ class Trainer:
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict:
+        """Everything needed to continue bit-exactly. Under torchrun every rank must call it
+        (it gathers each rank's RNG states); only rank 0 writes the result."""
+        local_rng = {**_rng_state(), "noise": self.noise.get_state()}
+        ranks = gather_objects(local_rng, self.dist) if self.dist.enabled else None
         return {
             "step": self.step,
             "critic_steps": self.critic_steps_done,
@@ -277,7 +308,8 @@ class Trainer:
             "config": self.cfg.to_dict(),
             "channels": self.dataset.channels,
             "fixed_z": self.fixed_z.cpu(),
-            "rng": {**_rng_state(), "noise": self.noise.get_state(), "sampler": self.sampler.state_dict()},
+            "world_size": self.dist.world_size,
+            "rng": {**local_rng, "sampler": self.sampler.state_dict(), "ranks": ranks},
         }
 
     def check_compatible(self, state: dict) -> None:
@@ -297,8 +329,19 @@ class Trainer:
         self.critic_steps_done = int(state.get("critic_steps", 0))
         self.fixed_z = state["fixed_z"].to(self.device)
         rng = state["rng"]
-        _set_rng_state(rng)
-        self.noise.set_state(rng["noise"])
+        saved_world = int(state.get("world_size", 1))
+        if saved_world == self.dist.world_size:
+            own = rng["ranks"][self.dist.rank] if self.dist.enabled else rng
+            _set_rng_state(own)
+            self.noise.set_state(own["noise"])
+        else:
+            # Another number of processes: the data order continues exactly (its state is shared
+            # by all ranks); each rank's noise stream is re-derived from (seed, rank, step).
+            seed = noise_seed(self.cfg.train.seed, self.dist.rank, self.step)
+            torch.manual_seed(seed)
+            self.noise.manual_seed(seed)
+            self.echo(f"note: checkpoint written by {saved_world} process(es), resuming with "
+                      f"{self.dist.world_size}: noise streams re-derived from (seed, rank, step)")
         self.sampler.load_state_dict(rng["sampler"])
         self.step_counter.fill_(self.step)
 
@@ -334,39 +377,53 @@ class Trainer:
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> TrainResult:
-        """Train to ``cfg.train.steps`` generator steps in ``cfg.run.dir``, resuming if possible."""
-        cfg = self.cfg
+        """Train to ``cfg.train.steps`` generator steps in ``cfg.run.dir``, resuming if possible.
+
+        Under torchrun every rank calls this; rank 0 alone touches the run directory.
+        """
+        cfg, main = self.cfg, self.dist.is_main
         run_dir = cfg.run.dir
-        saved = read_saved_config(run_dir) if os.path.isdir(run_dir) else None
-        if saved is not None:
-            check_resume_compatible(saved, cfg)
-        check_writable(run_dir)
-        os.makedirs(run_dir, exist_ok=True)
-        with RunLock(run_dir), _SignalCatcher(self):
-            resumed = ckpt.load_latest(run_dir, validate=self.check_compatible, map_location=self.device)
-            if resumed is not None:
-                path, state = resumed
+        with contextlib.ExitStack() as stack:
+            path = None
+            if main:
+                saved = read_saved_config(run_dir) if os.path.isdir(run_dir) else None
+                if saved is not None:
+                    check_resume_compatible(saved, cfg)
+                check_writable(run_dir)
+                os.makedirs(run_dir, exist_ok=True)
+                stack.enter_context(RunLock(run_dir))
+            stack.enter_context(_SignalCatcher(self))
+            if main:
+                resumed = ckpt.load_latest(run_dir, validate=self.check_compatible, map_location="cpu")
+                path = resumed[0] if resumed else None
+            path = gather_objects(path, self.dist)[0]       # every rank resumes from rank 0's choice
+            if path is not None:
+                state = resumed[1] if main else ckpt.read_checkpoint(path, map_location="cpu")
                 self.load_state_dict(state)
                 self.echo(f"resuming {run_dir} from {path} (generator step {self.step})")
-            write_config(run_dir, cfg)
+            if main:
+                write_config(run_dir, cfg)
+                fids = [v for row in read_metrics(run_dir) for k, v in row.items() if k.startswith("fid_")]
+                self.best_fid = min(fids, default=float("inf"))
             return self._loop()
 
     def _loop(self) -> TrainResult:
         from tqdm import tqdm
 
-        from .tracking import RunWriter
+        from .tracking import NullWriter, RunWriter
 
-        cfg, t, log = self.cfg, self.cfg.train, self.cfg.log
-        writer = RunWriter(cfg.run.dir, purge_step=self.step + 1 if self.step else None)
+        cfg, t, log, main = self.cfg, self.cfg.train, self.cfg.log, self.dist.is_main
+        writer = RunWriter(cfg.run.dir, purge_step=self.step + 1 if self.step else None) if main else NullWriter()
         self.echo(self.summary())
         self.echo("resolved config:\n" + cfg.to_yaml().rstrip())
         if self.step == 0:
             real = to_unit_range(self.sampler.images[: log.n_samples].to(self.device))
             writer.grid(0, "real", real, "real.png")
         last_ckpt, metrics = None, {}
-        bar = tqdm(total=t.steps, initial=self.step, disable=not log.progress, unit="step",
+        bar = tqdm(total=t.steps, initial=self.step, disable=not (log.progress and main), unit="step",
                    dynamic_ncols=True, file=sys.stderr)
         tick, tick_step, eager_steps = time.perf_counter(), self.step, 0
+        first_step = self.step
         self._critic_steps_at_log = self.critic_steps_done
         try:
             while self.step < t.steps:
@@ -378,32 +435,48 @@ class Trainer:
                 else:
                     self.train_step()
                 bar.update(1)
-                if self.step % log.log_every == 0 or self.step == t.steps:
+                log_now = self.step % log.log_every == 0 or self.step == t.steps
+                if log_now:
                     now = time.perf_counter()
                     metrics = self._log_scalars(writer, now - tick, self.step - tick_step)
                     tick, tick_step = now, self.step
                     bar.set_postfix(em=f"{metrics['em_distance']:.4f}")
-                if self.step % log.sample_every == 0 or self.step == t.steps:
+                # Under torchrun the ranks agree on stopping at log steps (one tiny collective),
+                # so that all of them reach the same checkpoint.
+                stop = (any_rank(self._stop_signal is not None, self.dist, self.device) if log_now
+                        else False) if self.dist.enabled else self._stop_signal is not None
+                if main and (self.step % log.sample_every == 0 or self.step == t.steps):
                     writer.grid(self.step, "fixed", self.sample(self.fixed_z), f"step_{self.step:08d}.png")
-                if self.step % log.checkpoint_every == 0 or self.step == t.steps or self._stop_signal:
+                if main and log.eval_every and (self.step % log.eval_every == 0 or self.step == t.steps):
+                    self._evaluate(writer)
+                if self.step % log.checkpoint_every == 0 or self.step == t.steps or stop:
                     self.check_finite()
-                    last_ckpt = ckpt.save_checkpoint(cfg.run.dir, self.step, self.state_dict(), log.keep_checkpoints)
-                    writer.flush()
-                if self._stop_signal:
+                    state = self.state_dict()
+                    if main:
+                        last_ckpt = ckpt.save_checkpoint(cfg.run.dir, self.step, state, log.keep_checkpoints)
+                        writer.flush()
+                    barrier(self.dist)
+                if stop:
                     raise TrainingInterrupted(
-                        f"stopped by signal {self._stop_signal} at generator step {self.step}; checkpoint "
-                        f"{last_ckpt}; run the same command again to resume")
+                        f"stopped by signal {self._stop_signal or 'on another rank'} at generator step {self.step}; "
+                        f"checkpoint {last_ckpt}; run the same command again to resume")
         finally:
             bar.close()
             writer.close()
+        if self.dist.enabled and self.step > first_step:
+            collectives = self.average_c.calls + self.average_g.calls
+            self.echo(f"all-reduces per generator step: {collectives / (self.step - first_step):.1f} "
+                      f"({self.dist.world_size} processes)")
         return TrainResult(self.step, cfg.run.dir, last_ckpt, metrics)
 
     def _log_scalars(self, writer, seconds: float, steps: int) -> dict:
+        """Scalars since the last log, averaged over ranks; the one host sync of a log interval."""
         critic_steps = max(1, self.critic_steps_done - self._critic_steps_at_log)
         self._critic_steps_at_log = self.critic_steps_done
-        values = (self.acc_critic / critic_steps).tolist()
-        metrics = dict(zip(CRITIC_STATS, values))
-        metrics["loss_generator"] = self.acc_gen.item() / max(1, steps)
+        sums = all_mean(torch.cat([self.acc_critic / critic_steps, self.acc_gen / max(1, steps)]), self.dist)
+        values = sums.tolist()
+        metrics = dict(zip(CRITIC_STATS, values[:-1]))
+        metrics["loss_generator"] = values[-1]
         if self.objective != "wgan-gp":
             metrics.pop("gradient_penalty")
             metrics.pop("gp_grad_norm")
@@ -411,12 +484,48 @@ class Trainer:
             metrics[key] = value.item()
         if seconds > 0 and steps > 0:
             metrics["steps_per_sec"] = steps / seconds
-            metrics["images_per_sec"] = critic_steps * self.cfg.train.batch_size / seconds
+            # Real images the critics consumed per second, over all ranks.
+            metrics["images_per_sec"] = critic_steps * self.cfg.train.batch_size * self.dist.world_size / seconds
         self.check_finite()
+        if self.cfg.train.check_replicas:
+            self.assert_replicas_equal()
         writer.scalars(self.step, metrics)
         self.acc_critic.zero_()
         self.acc_gen.zero_()
         return metrics
+
+    def _evaluate(self, writer) -> dict:
+        """Quality metrics on ``log.eval_samples`` images (rank 0); keeps the best generator by FID."""
+        from .export import save_generator
+        from .metrics import TrainingMetrics
+        from .metrics.training import fid_key
+
+        log = self.cfg.log
+        if self._evaluator is None:
+            self._evaluator = TrainingMetrics(self.cfg.data.name, self.cfg.data.root, self.device, log.eval_samples,
+                                              inception_path=log.inception, log=self.echo)
+        metrics = self._evaluator(self.sample_many)
+        writer.scalars(self.step, metrics)
+        fid = metrics.get(fid_key(log.eval_samples))
+        if fid is not None and fid < self.best_fid:
+            self.best_fid = fid
+            save_generator(self.generator, os.path.join(self.cfg.run.dir, "best_generator.safetensors"),
+                           step=self.step, dataset=self.cfg.data.name, objective=self.objective)
+        return metrics
+
+    @torch.no_grad()
+    def sample_many(self, n: int, chunk: int = 500) -> torch.Tensor:
+        """``n`` images from the same latents at every call (seeded), so evaluations compare."""
+        gen = torch.Generator().manual_seed(self.cfg.train.seed + 3)
+        z = torch.randn(n, self.cfg.model.z_dim, generator=gen)
+        return torch.cat([self.sample(z[i:i + chunk]) for i in range(0, n, chunk)])
+
+    def assert_replicas_equal(self) -> None:
+        """Debug check under torchrun: every rank holds bitwise-equal parameters."""
+        sums = parameter_checksums((self.generator, self.critic), self.dist, self.device)
+        if not bool((sums == sums[0]).all()):
+            raise RuntimeError(f"replicas diverged at generator step {self.step}: parameter sums per rank "
+                               f"{sums.tolist()}")
 
     def summary(self) -> str:
         cfg = self.cfg
@@ -453,6 +562,6 @@ class _SignalCatcher:
 
 
 def train(cfg: Config, dataset: Optional[ImageDataset] = None,
-          echo: Callable[[str], None] = print) -> TrainResult:
+          echo: Callable[[str], None] = print, dist_ctx: DistContext = SINGLE) -> TrainResult:
     """Train a WGAN as configured; resumes if ``cfg.run.dir`` holds checkpoints."""
-    return Trainer(cfg, dataset, echo).run()
+    return Trainer(cfg, dataset, echo, dist_ctx).run()

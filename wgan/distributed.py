@@ -1,0 +1,125 @@
+"""Data-parallel training under torchrun: process-group set-up and gradient averaging.
+
+The same script runs plain or under ``torchrun``; ``from_environment()`` tells which from the
+variables torchrun sets (RANK, WORLD_SIZE, LOCAL_RANK). Every rank holds a full replica of both
+networks. After each backward pass the gradients are averaged with ONE all-reduce over a flat
+buffer, the same collective DDP issues for networks of this size (one bucket), and the optimiser
+then steps identically everywhere, so replicas stay bitwise identical with no parameter
+broadcast. DDP's module wrapper is not used because it assumes one forward per backward on a
+module whose parameters always require grad, while the critic runs two or three forwards per
+step (real, fake, interpolates) and is frozen during the generator step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistContext:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+SINGLE = DistContext()
+
+
+def from_environment(device_name: str) -> DistContext:
+    """Join the process group when started by torchrun, else return the single-process context.
+
+    NCCL on CUDA, gloo on CPU. ``device_name`` is the config's train.device (auto|cpu|cuda).
+    """
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        return SINGLE
+    world = int(os.environ["WORLD_SIZE"])
+    rank = int(os.environ["RANK"])
+    local = int(os.environ.get("LOCAL_RANK", rank))
+    use_cuda = device_name == "cuda" or (device_name == "auto" and torch.cuda.is_available())
+    if not dist.is_initialized():
+        if use_cuda:
+            torch.cuda.set_device(local)
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    return DistContext(rank=rank, world_size=world, local_rank=local)
+
+
+class GradientAverager:
+    """Averages the gradients of ``params`` across ranks with one all-reduce per call."""
+
+    def __init__(self, params, ctx: DistContext):
+        self.params = [p for p in params if p.requires_grad]
+        self.ctx = ctx
+        self.calls = 0            # all-reduces issued, for tests and the scaling report
+
+    def __call__(self) -> None:
+        if not self.ctx.enabled:
+            return
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        flat = torch._utils._flatten_dense_tensors(grads)
+        dist.all_reduce(flat)
+        flat.div_(self.ctx.world_size)
+        torch._foreach_copy_(grads, torch._utils._unflatten_dense_tensors(flat, grads))
+        for p, g in zip(self.params, grads):
+            if p.grad is None:
+                p.grad = g
+        self.calls += 1
+
+
+def all_mean(values: torch.Tensor, ctx: DistContext) -> torch.Tensor:
+    """Mean of a tensor over ranks (a log-step collective, not used per training step)."""
+    if not ctx.enabled:
+        return values
+    out = values.clone()
+    dist.all_reduce(out)
+    return out / ctx.world_size
+
+
+def any_rank(flag: bool, ctx: DistContext, device) -> bool:
+    """True on every rank if ``flag`` is true on any rank (e.g. a signal received by one)."""
+    if not ctx.enabled:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
+def gather_objects(obj, ctx: DistContext) -> list:
+    """Every rank's ``obj``, in rank order (on every rank)."""
+    if not ctx.enabled:
+        return [obj]
+    out = [None] * ctx.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def parameter_checksums(modules, ctx: DistContext, device) -> torch.Tensor:
+    """Per-rank float64 sums of every parameter: rows equal iff the replicas agree."""
+    sums = torch.stack([torch.stack([p.detach().double().sum() for p in m.parameters()]).sum() for m in modules])
+    sums = sums.to(device)
+    if not ctx.enabled:
+        return sums.unsqueeze(0)
+    out = [torch.empty_like(sums) for _ in range(ctx.world_size)]
+    dist.all_gather(out, sums)
+    return torch.stack(out)
+
+
+def barrier(ctx: DistContext) -> None:
+    if ctx.enabled:
+        dist.barrier()
+
+
+def shutdown(ctx: DistContext) -> None:
+    if ctx.enabled and dist.is_initialized():
+        dist.destroy_process_group()
