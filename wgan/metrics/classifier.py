@@ -1,10 +1,10 @@
 """The project's MNIST classifier: mode counting, the MNIST inception score and a cheap FID.
 
-A small CNN (three 3x3 conv layers, global average pooling, one linear layer; 94k parameters)
+A small CNN (three 3x3 conv + BatchNorm + max-pool blocks, two linear layers; 131k parameters)
 trained by ``scripts/train_classifier.py`` on the MNIST train split; its weights ship as
 ``wgan/assets/mnist_classifier.pt``, a plain state_dict loaded with ``weights_only=True``.
 Input: 28 x 28 grayscale in [-1, 1]; images of another size are resized to 28 with
-antialiased bilinear interpolation first. Its 128-d penultimate layer (after pooling) is the
+antialiased bilinear interpolation first. Its 128-d penultimate layer (after the ReLU) is the
 feature space of the "classifier FID".
 """
 
@@ -40,14 +40,16 @@ class MNISTClassifier(nn.Module):
         super().__init__()
 
         def block(cin: int, cout: int) -> list[nn.Module]:
-            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                    nn.MaxPool2d(2)]
 
         self.body = nn.Sequential(
-            *block(1, 32), nn.MaxPool2d(2),      # 32 x 14 x 14
-            *block(32, 64), nn.MaxPool2d(2),     # 64 x 7 x 7
-            *block(64, 128),                     # 128 x 7 x 7
-            nn.AdaptiveAvgPool2d(1), nn.Flatten())  # 128
-        self.head = nn.Linear(128, NUM_CLASSES)
+            *block(1, 32),                        # 32 x 14 x 14
+            *block(32, 64),                       # 64 x 7 x 7
+            *block(64, 64),                       # 64 x 3 x 3
+            nn.Flatten(),                         # 576
+            nn.Linear(576, self.feature_dim), nn.ReLU(inplace=True))  # 128
+        self.head = nn.Linear(self.feature_dim, NUM_CLASSES)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
@@ -124,16 +126,16 @@ def accuracy(model: MNISTClassifier, data: ImageDataset, batch_size: int = 1000)
 
 
 def train_classifier(train: ImageDataset, epochs: int = 4, batch_size: int = 128, lr: float = 3e-3,
-                     seed: int = 0, device="cpu",
-                     log: Callable[[str], None] = print) -> MNISTClassifier:
-    """Train an MNISTClassifier with Adam and a one-cycle learning-rate schedule.
+                     seed: int = 0, device="cpu", log: Callable[[str], None] = print,
+                     shift: int = 2, model: Optional[nn.Module] = None) -> nn.Module:
+    """Train an MNISTClassifier (or ``model``) with Adam and a one-cycle learning-rate schedule.
 
-    Inputs get a random shift of up to 2 pixels each way, so the classifier does not depend on
-    the exact centring of MNIST digits that a generator need not reproduce.
+    Inputs get a random shift of up to ``shift`` pixels each way, so the classifier does not
+    depend on the exact centring of MNIST digits that a generator need not reproduce.
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = MNISTClassifier().to(device)
+    model = (model if model is not None else MNISTClassifier()).to(device)
     images = prepare_digits(train.images)                       # N x 1 x 28 x 28 in [-1, 1]
     labels = train.labels
     steps_per_epoch = len(images) // batch_size
@@ -145,7 +147,8 @@ def train_classifier(train: ImageDataset, epochs: int = 4, batch_size: int = 128
         start_time, total = time.perf_counter(), 0.0
         for i in range(steps_per_epoch):
             idx = perm[i * batch_size:(i + 1) * batch_size]
-            x = random_shift(images[idx], 2, gen).to(device)
+            x = images[idx]
+            x = (random_shift(x, shift, gen) if shift else x).to(device)
             loss = F.cross_entropy(model(x), labels[idx].to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -158,7 +161,7 @@ def train_classifier(train: ImageDataset, epochs: int = 4, batch_size: int = 128
 
 
 def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
-    """Shift each image by a random integer offset in [-max_shift, max_shift], padding with -1."""
+    """Shift each 1-channel image by a random integer offset in [-max_shift, max_shift] (pad -1)."""
     n, _, h, w = x.shape
     padded = F.pad(x, (max_shift,) * 4, value=-1.0)
     dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
@@ -166,4 +169,4 @@ def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch
     rows = (dy[:, None] + torch.arange(h)[None, :])[:, None, :, None]      # n x 1 x h x 1
     cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :]      # n x 1 x 1 x w
     batch = torch.arange(n)[:, None, None, None]
-    return padded[batch, 0:1, rows, cols] if False else padded[batch, torch.zeros_like(batch), rows, cols]
+    return padded[batch, 0, rows, cols]                                      # n x 1 x h x w

