@@ -3,12 +3,19 @@
 A checkpoint is ``checkpoints/step_XXXXXXXX.pt`` in the run directory, written to a temporary
 file in the same directory, flushed to disk and renamed into place, so a crash mid-write leaves
 the previous checkpoint untouched and never a half-written file under a checkpoint name.
-Loading uses ``torch.load(weights_only=True)``: tensors and plain containers only.
+Loading uses ``torch.load(weights_only=True)``: tensors and plain containers only, so a file
+that would run code when unpickled is refused, never executed. Each checkpoint also carries a
+SHA-256 digest of its contents (``integrity``), checked on load: a file that still parses but
+whose bytes changed since it was written (bit rot, a partial copy) is detected, not resumed.
+Temporary files left by a process killed mid-write are deleted by the next successful save.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
+import pickle
 import re
 import tempfile
 import warnings
@@ -19,6 +26,9 @@ import torch
 CHECKPOINT_DIR = "checkpoints"
 NAME = re.compile(r"^step_(\d{8,})\.pt$")
 REQUIRED_KEYS = ("step", "generator", "critic", "opt_g", "opt_c", "config", "rng")
+DICT_KEYS = ("generator", "critic", "opt_g", "opt_c", "config", "rng")
+INTEGRITY_KEY = "integrity"         # {"sha256": hex digest of every other entry}, added by save_checkpoint
+TEMP_PREFIX = ".tmp_"               # atomic_save's temporary files: .tmp_XXXX.pt
 
 
 class CheckpointError(RuntimeError):
@@ -46,7 +56,7 @@ def atomic_save(obj, path: str) -> None:
     """``torch.save`` to ``path`` via a temporary file and rename; the old file survives a failure."""
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".pt", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".pt", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save(obj, handle)
@@ -69,10 +79,74 @@ def atomic_save(obj, path: str) -> None:
         pass
 
 
+def _feed(digest, obj) -> None:
+    """Hash ``obj`` (nested dicts/lists/tuples of tensors and plain values) in a canonical order."""
+    if isinstance(obj, torch.Tensor):
+        tensor = obj.detach()
+        digest.update(f"T{tensor.dtype}{tuple(tensor.shape)};".encode())
+        if tensor.numel():
+            flat = tensor.cpu().contiguous().reshape(-1)
+            digest.update(flat.view(torch.uint8).numpy())
+    elif isinstance(obj, dict):
+        digest.update(f"D{len(obj)};".encode())
+        for key in sorted(obj, key=repr):
+            _feed(digest, key)
+            _feed(digest, obj[key])
+    elif isinstance(obj, (list, tuple)):
+        digest.update(f"L{len(obj)};".encode())
+        for item in obj:
+            _feed(digest, item)
+    else:
+        digest.update(f"{type(obj).__name__}:{obj!r};".encode())
+
+
+def state_digest(state: dict) -> str:
+    """SHA-256 over every entry of a checkpoint except its ``integrity`` record."""
+    digest = hashlib.sha256()
+    _feed(digest, {k: v for k, v in state.items() if k != INTEGRITY_KEY})
+    return digest.hexdigest()
+
+
+def remove_temp_files(run_dir: str) -> list[str]:
+    """Delete temporary files that a killed writer left in the checkpoint folder; return their paths.
+
+    Only call this while holding the run's lock: another live writer's temporary file would go too.
+    """
+    folder = os.path.join(run_dir, CHECKPOINT_DIR)
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        if name.startswith(TEMP_PREFIX) and name.endswith(".pt"):
+            try:
+                os.unlink(os.path.join(folder, name))
+                removed.append(os.path.join(folder, name))
+            except OSError:
+                pass
+    return removed
+
+
 def save_checkpoint(run_dir: str, step: int, state: dict, keep: int) -> str:
-    """Write the checkpoint of ``step`` atomically, then delete all but the ``keep`` newest."""
+    """Write the checkpoint of ``step`` atomically, then delete all but the ``keep`` newest.
+
+    Raises CheckpointError (naming the file and the reason, e.g. no space left on device) when the
+    write fails; the previous checkpoints are then untouched and no temporary file is left behind.
+    """
     path = checkpoint_path(run_dir, step)
-    atomic_save(state, path)
+    state = dict(state)
+    state[INTEGRITY_KEY] = {"sha256": state_digest(state)}
+    try:
+        atomic_save(state, path)
+    except OSError as err:
+        reason = err.strerror or str(err) or err.__class__.__name__
+        previous = [p for s, p in list_checkpoints(run_dir) if s != step]
+        kept = f"the previous checkpoint {previous[-1]} is intact" if previous else "no earlier checkpoint exists"
+        hint = "free some disk space" if err.errno in (errno.ENOSPC, errno.EDQUOT) else "fix the run directory"
+        raise CheckpointError(f"cannot write checkpoint {path}: {reason}; {kept}; {hint} and re-run the same "
+                              f"command to resume") from None
+    remove_temp_files(run_dir)
     for _, old in list_checkpoints(run_dir)[:-keep]:
         try:
             os.unlink(old)
@@ -81,8 +155,31 @@ def save_checkpoint(run_dir: str, step: int, state: dict, keep: int) -> str:
     return path
 
 
+def _load_failure(path: str, err: Exception) -> CheckpointError:
+    """A one-line CheckpointError for a file torch.load rejected."""
+    text = str(err)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if isinstance(err, pickle.UnpicklingError):
+        # torch's message starts with advice to retry with weights_only=False, which would run
+        # whatever code the file holds: report only what was refused.
+        detail = next((line for line in lines if "GLOBAL" in line or "Unsupported" in line), "")
+        if "GLOBAL" in detail:
+            return CheckpointError(
+                f"checkpoint {path} was refused: it holds pickled code or objects, not only tensors ({detail}); "
+                f"wgan loads checkpoints with weights_only=True only, so delete the file unless you made it")
+        reason = detail or "not a PyTorch zip archive"
+    else:
+        reason = lines[0] if lines else err.__class__.__name__
+        reason = reason.split(". ")[0]
+    return CheckpointError(f"checkpoint {path} is corrupt, truncated or not a wgan checkpoint ({reason[:160]})")
+
+
 def read_checkpoint(path: str, map_location="cpu") -> dict:
-    """Load and sanity-check one checkpoint; raise CheckpointError naming the file otherwise."""
+    """Load and sanity-check one checkpoint; raise CheckpointError naming the file otherwise.
+
+    Loads with ``weights_only=True`` (a file that would run code is refused) and checks the
+    required entries and, when present, the SHA-256 integrity digest written by save_checkpoint.
+    """
     try:
         size = os.path.getsize(path)
     except OSError as err:
@@ -90,12 +187,22 @@ def read_checkpoint(path: str, map_location="cpu") -> dict:
     if size == 0:
         raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:
-        reason = str(err).splitlines()[0][:200] if str(err) else err.__class__.__name__
-        raise CheckpointError(f"checkpoint {path} is corrupt, truncated or not a wgan checkpoint ({reason})") from None
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - a damaged file can make torch.load raise anything
+        raise _load_failure(path, err) from None
     if not isinstance(state, dict) or any(k not in state for k in REQUIRED_KEYS):
         raise CheckpointError(f"checkpoint {path} is not a wgan training checkpoint (missing keys)")
+    if not isinstance(state["step"], int) or isinstance(state["step"], bool) or state["step"] < 0 or any(
+            not isinstance(state[k], dict) for k in DICT_KEYS):
+        raise CheckpointError(f"checkpoint {path} is not a wgan training checkpoint (entries of the wrong type)")
+    if INTEGRITY_KEY in state:
+        record = state.pop(INTEGRITY_KEY)
+        expected = record.get("sha256") if isinstance(record, dict) else None
+        if expected != state_digest(state):
+            raise CheckpointError(f"checkpoint {path} fails its integrity check: its contents changed after it "
+                                  f"was written (disk error or incomplete copy)")
     return state
 
 
@@ -112,7 +219,12 @@ def load_latest(run_dir: str, validate=None, map_location="cpu") -> Optional[tup
         try:
             state = read_checkpoint(path, map_location)
             if validate is not None:
-                validate(state)
+                try:
+                    validate(state)
+                except CheckpointError as err:
+                    if path in str(err):
+                        raise
+                    raise CheckpointError(f"checkpoint {path}: {err}") from None
             return path, state
         except CheckpointError as err:
             problems.append(str(err))

@@ -1,42 +1,129 @@
-"""Command-line entry points; scripts/*.py are thin wrappers around these."""
+"""Command-line entry points; scripts/*.py are thin wrappers around these.
+
+Every expected failure ends with one line ``error: ...`` on stderr and an exit code (see
+docs/robustness.md): 2 bad input or an unusable run directory, 3 stopped by SIGINT/SIGTERM after
+a checkpoint, 4 a loss or weight became NaN/Inf, 130 a second Ctrl-C. Bad input is reported
+before anything is loaded or created: config, then run directory, then device, then data.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import sys
 import tempfile
+import warnings
+
+import torch
 
 from .checkpoint import CheckpointError
 from .config import ConfigError, load_config
-from .data import DatasetNotFound
-from .rundir import RunDirError
+from .data import DatasetNotFound, load_dataset
+from .distributed import from_environment
+from .rundir import RunDirError, preflight
 
 EXIT_BAD_INPUT = 2        # bad config, missing data, unusable run directory or checkpoints
 
 
+def _one_line(message: str) -> str:
+    """Escape line breaks and other control characters: an error is exactly one line."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(message))
+
+
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {_one_line(message)}", file=sys.stderr)
     return code
 
 
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage + error
+        raise _UsageError(message)
+
+
+@contextlib.contextmanager
+def _checkpoint_warnings():
+    """Show load_latest's 'bad checkpoint, falling back' warnings as one ``warning: ...`` line each."""
+    with warnings.catch_warnings():
+        original = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            text = str(message)
+            if issubclass(category, UserWarning) and text.startswith("checkpoint "):
+                print(f"warning: {_one_line(text)}", file=sys.stderr)
+            else:
+                original(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        warnings.filterwarnings("always", message="checkpoint ", category=UserWarning)
+        yield
+
+
+def _load_data(cfg):
+    """The configured dataset; unreadable files become DatasetNotFound (one line, exit 2)."""
+    try:
+        return load_dataset(cfg)
+    except DatasetNotFound:
+        raise
+    except (OSError, ValueError, EOFError) as err:
+        reason = str(err).splitlines()[0] if str(err) else err.__class__.__name__
+        raise DatasetNotFound(
+            f"data.name={cfg.data.name} in data.root={cfg.data.root} cannot be read ({reason}); check or "
+            f"re-download the files, or set data.root to a folder holding good ones") from None
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    if isinstance(err, MemoryError):
+        return True
+    oom = getattr(torch, "OutOfMemoryError", None)
+    if oom is not None and isinstance(err, oom):
+        return True
+    return isinstance(err, RuntimeError) and ("can't allocate memory" in str(err) or "out of memory" in str(err))
+
+
 def train_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="train.py", description="Train a WGAN. Re-running with the same run.dir resumes it.",
         epilog="example: train.py --config configs/mnist.yaml train.lr=1e-4 run.dir=runs/lr1e-4")
     parser.add_argument("--config", help="YAML config file (see configs/)")
     parser.add_argument("--dry-run", action="store_true",
                         help="2 generator steps into a temporary run.dir, logging everything: a smoke test")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.lr=1e-4")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as err:
+        return _fail(f"{err}; see train.py --help (overrides are written key=value, e.g. train.lr=1e-4)")
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else 0
     overrides = list(args.overrides)
     if args.dry_run:
-        overrides += ["train.steps=2", "log.log_every=1", "log.sample_every=1", "log.checkpoint_every=1",
-                      f"run.dir={tempfile.mkdtemp(prefix='wgan-dry-run-')}"]
+        overrides += ["train.steps=2", "log.log_every=1", "log.sample_every=1", "log.checkpoint_every=1"]
 
-    from .trainer import EXIT_INTERRUPTED, EXIT_NONFINITE, NonFiniteError, TrainingInterrupted, train
+    from .trainer import (
+        EXIT_INTERRUPTED,
+        EXIT_NONFINITE,
+        NonFiniteError,
+        TrainingInterrupted,
+        resolve_device,
+        train,
+    )
+    cfg = None
     try:
-        cfg = load_config(args.config, overrides)
-        result = train(cfg)
+        with _checkpoint_warnings():
+            cfg = load_config(args.config, overrides)
+            if not args.dry_run:
+                preflight(cfg)
+            resolve_device(cfg.train.device)
+            dataset = _load_data(cfg)
+            if args.dry_run:  # only now: bad input must not leave an empty temporary directory behind
+                cfg.run.dir = tempfile.mkdtemp(prefix="wgan-dry-run-")
+            # Under torchrun this joins the process group (NCCL on CUDA, gloo on CPU).
+            dist_ctx = from_environment(cfg.train.device)
+            result = train(cfg, dataset, dist_ctx=dist_ctx)
     except (ConfigError, DatasetNotFound, RunDirError, CheckpointError) as err:
         return _fail(str(err))
     except TrainingInterrupted as err:
@@ -45,5 +132,15 @@ def train_main(argv: list[str]) -> int:
         return _fail(f"{err}; the last good checkpoint is kept in {cfg.run.dir}/checkpoints", EXIT_NONFINITE)
     except KeyboardInterrupt:
         return _fail("interrupted; the newest complete checkpoint is intact, re-run to resume", 130)
+    except OSError as err:  # e.g. the disk filled up while writing samples, events or metrics
+        where = f" writing {err.filename}" if getattr(err, "filename", None) else ""
+        hint = "free some disk space" if err.errno in (errno.ENOSPC, errno.EDQUOT) else "fix the problem"
+        kept = f"the newest complete checkpoint in {cfg.run.dir}/checkpoints is intact; " if cfg else ""
+        return _fail(f"I/O error{where}: {err.strerror or err}; {kept}{hint} and re-run to resume")
+    except Exception as err:
+        if not _out_of_memory(err):
+            raise
+        return _fail("out of memory building the models or a batch; lower train.batch_size, model.g_width, "
+                     "model.c_width or data.image_size")
     print(f"done: {result.step} generator steps in {result.run_dir} (checkpoint {result.last_checkpoint})")
     return 0

@@ -30,6 +30,45 @@ class ConfigError(ValueError):
     """A configuration problem; the message is one line naming the key and the fix."""
 
 
+MAX_INT = 2**31 - 1                     # upper bound of every integer key except train.seed
+MAX_SEED = 2**62                        # train.seed must lie in [0, MAX_SEED)
+MAX_IMAGE_SIZE = 4096                   # largest data.image_size the DCGAN models are built for
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A short, one-line repr of a user-given value for error messages."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # e.g. an integer with more than 4300 digits
+        text = f"<a {type(value).__name__} too large to print>"
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _oneline(text: Any, limit: int = 60) -> str:
+    """User-given text shortened and with control characters escaped, so a message stays one line."""
+    text = str(text)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def _q(text: Any, limit: int = 60) -> str:
+    """A user-given name quoted for a one-line message: 'name'."""
+    return "'" + _oneline(text, limit) + "'"
+
+
+def _safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that raises only yaml.YAMLError (PyYAML also raises ValueError for e.g.
+    2020-13-45 or 5000-digit integers, and RecursionError for deeply nested documents)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError) as err:
+        raise yaml.YAMLError(str(err).splitlines()[0] if str(err) else err.__class__.__name__) from None
+
+
 @dataclass
 class DataConfig:
     name: str = "mnist"                 # mnist | fashion_mnist | cifar10 | folder | stacked_mnist
@@ -67,7 +106,7 @@ class TrainConfig:
     precision: str = "fp32"             # CUDA math: fp32 (TF32 off) | tf32 (TF32 convs/matmuls) | bf16 (autocast)
     channels_last: bool = False         # CUDA only: NHWC memory layout for models and batches
     cuda_graphs: bool = True            # CUDA only: replay captured critic/generator steps
-    max_grad_norm_log: bool = True      # log gradient norms (one extra reduction per step)
+    check_replicas: bool = False        # torchrun debug: assert equal parameters on all ranks at log steps
 
 
 @dataclass
@@ -78,6 +117,9 @@ class LogConfig:
     keep_checkpoints: int = 3           # newest checkpoints kept on disk (older are deleted)
     n_samples: int = 64                 # images in the fixed-noise and real grids
     progress: bool = True               # show a tqdm progress bar
+    eval_every: int = 0                 # generator steps between quality metrics (FID, MNIST classifier); 0 = off
+    eval_samples: int = 2000            # generated images per evaluation (logged as fid_2k for 2000)
+    inception: Optional[str] = None     # TorchScript FID Inception file; None = search (docs/metrics.md)
 
 
 @dataclass
@@ -125,7 +167,16 @@ def _closest(key: str) -> str:
 
 
 def _unknown(key: str) -> ConfigError:
-    return ConfigError(f"unknown config key '{key}'; did you mean '{_closest(key)}'?")
+    if key in SECTIONS:
+        example = next(k for k in all_keys() if k.startswith(key + "."))
+        return ConfigError(f"'{key}' is a config section, not a key; set one of its keys, e.g. {example}=...")
+    return ConfigError(f"unknown config key {_q(key)}; did you mean '{_closest(key)}'?")
+
+
+def _unknown_section(section: str) -> ConfigError:
+    match = difflib.get_close_matches(section, list(SECTIONS), n=1, cutoff=0.0)
+    return ConfigError(f"unknown config section {_q(section)}; did you mean '{match[0]}'? "
+                       f"(sections: {', '.join(SECTIONS)})")
 
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:
@@ -144,75 +195,96 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
             return value.lower() in ("true", "yes", "1")
-        raise ConfigError(f"{key} must be true or false, got {value!r}")
+        raise ConfigError(f"{key} must be true or false, got {_show(value)}")
     if hint is int:
+        bad = ConfigError(f"{key} must be an integer, got {_show(value)}")
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ConfigError(f"{key} must be an integer, got {value!r}")
-        try:
-            number = float(value) if isinstance(value, str) else value
-        except ValueError:
-            raise ConfigError(f"{key} must be an integer, got {value!r}") from None
-        if not math.isfinite(number) or number != int(number):
-            raise ConfigError(f"{key} must be an integer, got {value!r}")
-        return int(number)
+            raise bad
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+            try:
+                value = float(value)
+            except (ValueError, OverflowError):
+                raise bad from None
+        if not math.isfinite(value) or value != int(value):
+            raise bad
+        return int(value)
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ConfigError(f"{key} must be a number, got {value!r}")
+            raise ConfigError(f"{key} must be a number, got {_show(value)}")
         try:
             number = float(value)
-        except ValueError:
-            raise ConfigError(f"{key} must be a number, got {value!r}") from None
+        except (ValueError, OverflowError):
+            raise ConfigError(f"{key} must be a number, got {_show(value)}") from None
         if not math.isfinite(number):
-            raise ConfigError(f"{key} must be a finite number, got {value!r}")
+            raise ConfigError(f"{key} must be a finite number, got {_show(value)}")
         return number
     if hint is str:
         if isinstance(value, (dict, list)):
-            raise ConfigError(f"{key} must be a string, got {value!r}")
+            raise ConfigError(f"{key} must be a string, got {_show(value)}")
         return str(value)
     if hint is list:
         if isinstance(value, str):
             try:
-                value = yaml.safe_load(value)
+                value = _safe_yaml(value)
             except yaml.YAMLError:
-                raise ConfigError(f"{key} must be a list such as [0.5, 0.999], got {value!r}") from None
+                raise ConfigError(f"{key} must be a list such as [0.5, 0.999], got {_show(value)}") from None
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key} must be a list such as [0.5, 0.999], got {value!r}")
+            raise ConfigError(f"{key} must be a list such as [0.5, 0.999], got {_show(value)}")
         return list(value)
     raise ConfigError(f"{key}: unsupported type {hint}")  # pragma: no cover - schema bug
 
 
 def _parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
-        raise ConfigError(f"override '{text}' is not of the form key=value, e.g. train.lr=1e-4")
+        hint = ""
+        if text.endswith((".yaml", ".yml")):
+            hint = f"; to read a config file pass --config {text}"
+        raise ConfigError(f"override {_q(text)} is not of the form key=value, e.g. train.lr=1e-4{hint}")
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key:
-        raise ConfigError(f"override '{text}' has no key; write it as key=value, e.g. train.lr=1e-4")
+        raise ConfigError(f"override {_q(text)} has no key; write it as key=value, e.g. train.lr=1e-4")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = _safe_yaml(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
     return key, value
 
 
 def _read_yaml(path: str) -> dict:
+    shown = _q(path, limit=200)
     if not os.path.exists(path):
-        raise ConfigError(f"config file '{path}' does not exist; pass an existing file such as configs/mnist.yaml")
+        raise ConfigError(f"config file {shown} does not exist; pass an existing file such as configs/mnist.yaml")
     if os.path.isdir(path):
-        raise ConfigError(f"config path '{path}' is a directory; pass a YAML file such as configs/mnist.yaml")
+        raise ConfigError(f"config path {shown} is a directory; pass a YAML file such as configs/mnist.yaml")
+    if not os.path.isfile(path):
+        raise ConfigError(f"config path {shown} is not a regular file; pass a YAML file such as configs/mnist.yaml")
     try:
         with open(path, encoding="utf-8") as handle:
-            loaded = yaml.safe_load(handle)
+            text = handle.read()
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {shown} is not UTF-8 text; save it as UTF-8 YAML") from None
+    except OSError as err:
+        raise ConfigError(f"config file {shown} cannot be read ({err.strerror or err.__class__.__name__}); "
+                          f"check the file and its permissions") from None
+    try:
+        loaded = _safe_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"config file '{path}' is not valid YAML{where}; fix its syntax") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"config file '{path}' cannot be read ({err.__class__.__name__}); check the file") from None
+        problem = getattr(err, "problem", None) or (str(err) if not mark else "")
+        why = f" ({_oneline(problem, 80)})" if problem else ""
+        raise ConfigError(f"config file {shown} is not valid YAML{where}{why}; fix its syntax") from None
     if loaded is None:
-        raise ConfigError(f"config file '{path}' is empty; start from configs/mnist.yaml")
+        raise ConfigError(f"config file {shown} is empty; start from configs/mnist.yaml")
     if not isinstance(loaded, dict):
-        raise ConfigError(f"config file '{path}' must hold a mapping of sections (data:, model:, train:, ...)")
+        raise ConfigError(f"config file {shown} must hold a mapping of sections (data:, model:, train:, ...)")
     return loaded
 
 
@@ -221,11 +293,12 @@ def _flatten(tree: dict) -> dict[str, Any]:
     for section, body in tree.items():
         section = str(section)
         if section not in SECTIONS:
-            raise _unknown(section)
+            raise _unknown_section(section)
         if body is None:
             continue
         if not isinstance(body, dict):
-            raise ConfigError(f"section '{section}' must be a mapping of keys, e.g. {section}: {{...}}")
+            raise ConfigError(f"section '{section}' must be a mapping of keys (e.g. '{section}:' followed by "
+                              f"indented 'key: value' lines), got {_show(body)}")
         for key, value in body.items():
             flat[f"{section}.{key}"] = value
     return flat
@@ -273,9 +346,9 @@ def apply_objective_defaults(cfg: Config) -> None:
 
 def _choice(key: str, value: str, allowed: tuple) -> None:
     if value not in allowed:
-        close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.0)
+        close = difflib.get_close_matches(str(value)[:100], allowed, n=1, cutoff=0.0)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got '{value}'{hint}")
+        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {_q(value)}{hint}")
 
 
 def _positive(key: str, value: float) -> None:
@@ -285,7 +358,9 @@ def _positive(key: str, value: float) -> None:
 
 def _at_least(key: str, value: int, low: int) -> None:
     if value < low:
-        raise ConfigError(f"{key} must be >= {low}, got {value}")
+        raise ConfigError(f"{key} must be >= {low}, got {_show(value)}")
+    if value > MAX_INT:
+        raise ConfigError(f"{key} must be <= {MAX_INT}, got {_show(value)}")
 
 
 def validate(cfg: Config) -> None:
@@ -294,8 +369,9 @@ def validate(cfg: Config) -> None:
     _choice("data.name", d.name, DATASETS)
     _choice("data.split", d.split, ("train", "test"))
     size = d.image_size
-    if size < 16 or size & (size - 1):
-        raise ConfigError(f"data.image_size must be a power of two >= 16 (16, 32, 64, 128, ...), got {size}")
+    if size < 16 or size > MAX_IMAGE_SIZE or size & (size - 1):
+        raise ConfigError(f"data.image_size must be a power of two >= 16 (16, 32, 64, 128, ...) and "
+                          f"<= {MAX_IMAGE_SIZE}, got {_show(size)}")
     _at_least("data.stacked_size", d.stacked_size, 1)
     if not d.root:
         raise ConfigError("data.root must name a directory, e.g. data.root=data")
@@ -310,8 +386,11 @@ def validate(cfg: Config) -> None:
     _at_least("train.n_critic", t.n_critic, 1)
     _positive("train.lr", t.lr)
     _choice("train.optimizer", t.optimizer, OPTIMIZERS)
-    if len(t.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in t.betas):
-        raise ConfigError(f"train.betas must be two numbers in [0, 1), e.g. [0.5, 0.999], got {t.betas}")
+    if len(t.betas) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1
+                                    for b in t.betas):
+        raise ConfigError(f"train.betas must be two numbers in [0, 1), e.g. [0.5, 0.999], got {_show(t.betas)}")
+    if not 0 <= t.seed < MAX_SEED:
+        raise ConfigError(f"train.seed must be an integer in [0, 2**62), got {_show(t.seed)}")
     _positive("train.clip", t.clip)
     _positive("train.gp_lambda", t.gp_lambda)
     _choice("train.device", t.device, DEVICES)
@@ -325,6 +404,8 @@ def validate(cfg: Config) -> None:
     _at_least("log.checkpoint_every", log.checkpoint_every, 1)
     _at_least("log.keep_checkpoints", log.keep_checkpoints, 1)
     _at_least("log.n_samples", log.n_samples, 1)
+    _at_least("log.eval_every", log.eval_every, 0)
+    _at_least("log.eval_samples", log.eval_samples, 2)
     if not cfg.run.dir:
         raise ConfigError("run.dir must name a directory, e.g. run.dir=runs/mnist")
 

@@ -171,6 +171,7 @@ class Trainer:
         self._reset_accumulators()
         self._graphs: Optional[tuple] = None
         self._stop_signal: Optional[int] = None
+        self._resumed_from: Optional[str] = None   # checkpoint this run resumed from, if any
         self._evaluator = None
         self.best_fid = float("inf")
 
@@ -401,9 +402,11 @@ class Trainer:
                 state = resumed[1] if main else ckpt.read_checkpoint(path, map_location="cpu")
                 self.load_state_dict(state)
                 self.echo(f"resuming {run_dir} from {path} (generator step {self.step})")
+                self._resumed_from = path
             if main:
                 write_config(run_dir, cfg)
-                fids = [v for row in read_metrics(run_dir) for k, v in row.items() if k.startswith("fid_")]
+                fids = [v for row in read_metrics(run_dir) if row.get("step", 0) <= self.step  # not a crashed
+                        for k, v in row.items() if k.startswith("fid_")]                   # attempt's rows
                 self.best_fid = min(fids, default=float("inf"))
             return self._loop()
 
@@ -413,13 +416,15 @@ class Trainer:
         from .tracking import NullWriter, RunWriter
 
         cfg, t, log, main = self.cfg, self.cfg.train, self.cfg.log, self.dist.is_main
-        writer = RunWriter(cfg.run.dir, purge_step=self.step + 1 if self.step else None) if main else NullWriter()
+        # Purge what a crashed earlier attempt logged after the checkpoint resumed from (all of it
+        # when no checkpoint was reached), so metrics.jsonl and TensorBoard hold each step once.
+        writer = RunWriter(cfg.run.dir, purge_step=self.step + 1 if self.step else 0) if main else NullWriter()
         self.echo(self.summary())
         self.echo("resolved config:\n" + cfg.to_yaml().rstrip())
         if self.step == 0:
             real = to_unit_range(self.sampler.images[: log.n_samples].to(self.device))
             writer.grid(0, "real", real, "real.png")
-        last_ckpt, metrics = None, {}
+        last_ckpt, metrics = self._resumed_from, {}
         bar = tqdm(total=t.steps, initial=self.step, disable=not (log.progress and main), unit="step",
                    dynamic_ncols=True, file=sys.stderr)
         tick, tick_step, eager_steps = time.perf_counter(), self.step, 0
