@@ -24,7 +24,6 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
 
 from wgan.config import load_config  # noqa: E402
 from wgan.data import load_mnist  # noqa: E402
