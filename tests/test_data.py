@@ -3,6 +3,7 @@
 import gzip
 import os
 
+import numpy as np
 import pytest
 import torch
 
@@ -68,3 +69,69 @@ def test_range_conversions_and_resize():
     assert torch.equal(to_uint8(to_unit_range(x)), x)
     up = resize_uint8(torch.full((2, 1, 28, 28), 200, dtype=torch.uint8), 64)
     assert up.shape == (2, 1, 64, 64) and int(up.min()) == int(up.max()) == 200
+
+
+def _write_cifar(folder, counts):
+    import pickle
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name, n in counts.items():
+        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(range(n))}
+        with open(folder / name, "wb") as handle:
+            pickle.dump(batch, handle)
+
+
+def test_cifar10_on_disk_format_is_read_without_torchvision_checks(tmp_path):
+    from wgan.data import load_cifar10
+    _write_cifar(tmp_path / "cifar-10-batches-py", {**{f"data_batch_{i}": 3 for i in range(1, 6)}, "test_batch": 4})
+    train = load_cifar10(str(tmp_path), "train")
+    assert train.images.shape == (15, 3, 32, 32) and train.images.dtype == torch.uint8
+    assert train.labels.tolist()[:4] == [0, 1, 2, 0]
+    assert load_cifar10(str(tmp_path), "test").images.shape == (4, 3, 32, 32)
+
+
+def test_cifar10_batch_that_would_run_code_is_refused(tmp_path):
+    import pickle
+
+    from wgan.data import load_cifar10
+    _write_cifar(tmp_path / "cifar-10-batches-py", {f"data_batch_{i}": 2 for i in range(2, 6)})
+    marker = tmp_path / "PWNED"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    with open(tmp_path / "cifar-10-batches-py" / "data_batch_1", "wb") as handle:
+        pickle.dump({b"data": Evil(), b"labels": []}, handle)
+    with pytest.raises(DatasetNotFound, match="corrupt or not a CIFAR-10 batch"):
+        load_cifar10(str(tmp_path), "train")
+    assert not marker.exists()
+
+
+def test_image_folder_is_center_cropped_and_resized(tmp_path):
+    from PIL import Image
+
+    from wgan.data import load_image_folder
+    (tmp_path / "sub").mkdir()
+    wide = np.zeros((20, 60, 3), dtype=np.uint8)
+    wide[:, 20:40] = 255                                   # a white centre square in a wide image
+    Image.fromarray(wide).save(tmp_path / "sub" / "a.png")
+    Image.fromarray(np.full((40, 30), 128, dtype=np.uint8)).save(tmp_path / "b.jpg")
+    (tmp_path / "notes.txt").write_text("not an image")
+    ds = load_image_folder(str(tmp_path), 16)
+    assert ds.images.shape == (2, 3, 16, 16)
+    assert int(ds.images[1].float().mean()) == 255        # sorted paths: b.jpg, sub/a.png -> centre kept
+    with pytest.raises(DatasetNotFound, match="no images"):
+        load_image_folder(str(tmp_path / "sub" / "nothing"), 16)
+
+
+def test_fashion_mnist_is_read_from_its_raw_folder(tmp_path):
+    from wgan.data import load_fashion_mnist
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    with gzip.open(raw / "t10k-images-idx3-ubyte.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 3]) + (2).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + bytes(2 * 784))
+    with gzip.open(raw / "t10k-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 1]) + (2).to_bytes(4, "big") + bytes([3, 7]))
+    ds = load_fashion_mnist(str(tmp_path), "test")
+    assert ds.images.shape == (2, 1, 28, 28) and ds.labels.tolist() == [3, 7]

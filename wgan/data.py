@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import pickle
 from dataclasses import dataclass
 from typing import Optional
 
@@ -104,17 +105,54 @@ def load_fashion_mnist(root: str = "data", split: str = "train") -> ImageDataset
                 f"files in {dirs[0]} (torchvision's download failed: offline?)") from None
 
 
+CIFAR_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+# The only globals a CIFAR-10 python batch needs: numpy arrays and their dtype.
+CIFAR_ALLOWED_GLOBALS = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                         ("numpy", "ndarray"), ("numpy", "dtype")}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """CIFAR-10's "python version" is a pickle; load it without letting it run code."""
+
+    def find_class(self, module, name):
+        if (module, name) not in CIFAR_ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(f"refusing {module}.{name}: not part of a CIFAR-10 batch")
+        return super().find_class(module, name)
+
+
+def _read_cifar_batch(path: str) -> tuple[np.ndarray, list]:
+    with open(path, "rb") as handle:
+        batch = _CifarUnpickler(handle, encoding="bytes").load()
+    data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    labels = batch.get(b"labels", batch.get(b"fine_labels"))
+    return data, list(labels)
+
+
 def load_cifar10(root: str = "data", split: str = "train") -> ImageDataset:
-    from torchvision.datasets import CIFAR10
+    """CIFAR-10 in torchvision's on-disk format (``<root>/cifar-10-batches-py``), downloaded when
+    missing and online. Batches are read with a restricted unpickler: arrays only."""
     folder = os.path.join(root, "cifar-10-batches-py")
+    if not os.path.isdir(folder):
+        try:
+            from torchvision.datasets import CIFAR10
+            CIFAR10(root, train=split == "train", download=True)
+        except Exception as err:
+            raise DatasetNotFound(
+                f"CIFAR-10 not found in {folder} and the download failed ({err.__class__.__name__}); extract "
+                f"cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html into {root}") from None
+    paths = [os.path.join(folder, name) for name in CIFAR_FILES[split]]
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        raise DatasetNotFound(f"CIFAR-10 {split} split incomplete: missing {', '.join(missing)}; re-extract "
+                              f"cifar-10-python.tar.gz into {root}")
     try:
-        ds = CIFAR10(root, train=split == "train", download=not os.path.isdir(folder))
-    except Exception as err:
-        raise DatasetNotFound(
-            f"CIFAR-10 not found in {folder} and the download failed ({err.__class__.__name__}); "
-            f"extract cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html into {root}") from None
-    images = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2).contiguous()
-    return ImageDataset(images, torch.tensor(ds.targets, dtype=torch.int64), "CIFAR-10")
+        parts = [_read_cifar_batch(p) for p in paths]
+    except (pickle.UnpicklingError, KeyError, ValueError, EOFError, TypeError) as err:
+        raise DatasetNotFound(f"CIFAR-10 batch in {folder} is corrupt or not a CIFAR-10 batch ({err}); re-extract "
+                              f"cifar-10-python.tar.gz into {root}") from None
+    images = torch.from_numpy(np.concatenate([d for d, _ in parts]))
+    labels = torch.tensor([label for _, lab in parts for label in lab], dtype=torch.int64)
+    return ImageDataset(images, labels, "CIFAR-10")
 
 
 def load_image_folder(root: str, image_size: int) -> ImageDataset:
