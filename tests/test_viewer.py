@@ -6,32 +6,15 @@ import time
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 tk = pytest.importorskip("tkinter", reason="the viewer needs Tk (Debian: apt-get install python3-tk)")
 
 from wgan import export, sampling, viewer  # noqa: E402
 from wgan.export import save_generator  # noqa: E402
-from wgan.models import Generator  # noqa: E402
+from helpers import tiny_generator  # noqa: E402
 from wgan.viewer import ViewerApp, display_image  # noqa: E402
 
-Z_DIM = 8
-
-
-def tiny_generator(channels=1, size=16):
-    """A random generator whose images have contrast (DCGAN init alone gives flat grey)."""
-    torch.manual_seed(0)
-    gen = Generator(size, channels, Z_DIM, 4)
-    norms = [m for m in gen.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    with torch.no_grad():
-        gen.net[-2].weight.normal_(0.0, 0.3)
-        for norm in norms:
-            norm.momentum = None
-        gen(torch.randn(64, Z_DIM))
-        for norm in norms:
-            norm.momentum = 0.1
-    return gen.eval()
 
 
 @pytest.fixture(scope="module")

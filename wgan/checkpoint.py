@@ -52,14 +52,15 @@ def list_checkpoints(run_dir: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def atomic_save(obj, path: str) -> None:
-    """``torch.save`` to ``path`` via a temporary file and rename; the old file survives a failure."""
+def atomic_write(path: str, write, suffix: str = ".pt") -> None:
+    """Write a file via a temporary file in the same folder, fsync and rename: readers see the
+    old file or the complete new one, never a torn one. ``write(handle)`` fills the file."""
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".pt", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -77,6 +78,11 @@ def atomic_save(obj, path: str) -> None:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def atomic_save(obj, path: str) -> None:
+    """``torch.save`` to ``path`` atomically; the old file survives a failure."""
+    atomic_write(path, lambda handle: torch.save(obj, handle))
 
 
 def _feed(digest, obj) -> None:

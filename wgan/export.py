@@ -24,14 +24,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import warnings
 from dataclasses import dataclass
 from typing import Optional, Union
 
 import torch
 
-from .checkpoint import CheckpointError, list_checkpoints, read_checkpoint
+from .checkpoint import CheckpointError, atomic_write, list_checkpoints, read_checkpoint
 from .models import Generator, count_parameters
 from .sampling import DeviceUnavailable, resolve_device
 
@@ -119,19 +118,7 @@ def save_generator(generator: Generator, path: PathLike, *, step: Optional[int] 
             "dataset": dataset, "objective": objective, "dtype": str(dtype).replace("torch.", ""),
             "wgan_version": __version__}
     blob = save(tensors, {key: json.dumps(value) for key, value in meta.items()})
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".safetensors", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, lambda handle: handle.write(blob), suffix=".safetensors")
     return ModelInfo(path=path, kind="export", **kwargs, step=step, dataset=dataset, objective=objective,
                      dtype=meta["dtype"])
 

@@ -354,8 +354,8 @@ class Trainer:
         if bad_gen >= 0:
             raise NonFiniteError(f"generator loss became NaN/Inf at generator step {bad_gen + 1}")
         for name, module in (("generator", self.generator), ("critic", self.critic)):
-            flat = torch.cat([p.detach().flatten() for p in module.parameters()])
-            if not bool(torch.isfinite(flat).all()):
+            finite = torch.stack([torch.isfinite(p.detach()).all() for p in module.parameters()])
+            if not bool(finite.all()):              # one host sync per module, no weight copy
                 raise NonFiniteError(f"{name} weights became NaN/Inf by generator step {self.step}")
 
     @torch.no_grad()
