@@ -18,7 +18,7 @@ import warnings
 import torch
 
 from .checkpoint import CheckpointError
-from .config import ConfigError, load_config
+from .config import ConfigError, escape_controls, load_config
 from .data import DatasetNotFound, load_dataset
 from .distributed import from_environment
 from .rundir import RunDirError, preflight
@@ -26,13 +26,8 @@ from .rundir import RunDirError, preflight
 EXIT_BAD_INPUT = 2        # bad config, missing data, unusable run directory or checkpoints
 
 
-def _one_line(message: str) -> str:
-    """Escape line breaks and other control characters: an error is exactly one line."""
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(message))
-
-
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    print(f"error: {_one_line(message)}", file=sys.stderr)
+    print(f"error: {escape_controls(message)}", file=sys.stderr)
     return code
 
 
@@ -54,7 +49,7 @@ def _checkpoint_warnings():
         def show(message, category, filename, lineno, file=None, line=None):
             text = str(message)
             if issubclass(category, UserWarning) and text.startswith("checkpoint "):
-                print(f"warning: {_one_line(text)}", file=sys.stderr)
+                print(f"warning: {escape_controls(text)}", file=sys.stderr)
             else:
                 original(message, category, filename, lineno, file, line)
 

@@ -35,13 +35,18 @@ MAX_SEED = 2**62                        # train.seed must lie in [0, MAX_SEED)
 MAX_IMAGE_SIZE = 4096                   # largest data.image_size the DCGAN models are built for
 
 
+def escape_controls(text: Any) -> str:
+    """``text`` with line breaks and other control characters escaped, so it prints as one line."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
+
+
 def _show(value: Any, limit: int = 60) -> str:
     """A short, one-line repr of a user-given value for error messages."""
     try:
         text = repr(value)
     except (ValueError, RecursionError):  # e.g. an integer with more than 4300 digits
         text = f"<a {type(value).__name__} too large to print>"
-    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    text = escape_controls(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -50,7 +55,7 @@ def _oneline(text: Any, limit: int = 60) -> str:
     text = str(text)
     if len(text) > limit:
         text = text[: limit - 3] + "..."
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    return escape_controls(text)
 
 
 def _q(text: Any, limit: int = 60) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt
+from . import sampling
 from .config import Config, ConfigError
 from .data import ImageDataset, RealSampler, load_dataset, to_unit_range
 from .distributed import (
@@ -66,11 +67,11 @@ class TrainResult:
 
 
 def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device=cuda but no CUDA device is available; use train.device=auto or cpu")
-    return torch.device(name)
+    """train.device (auto|cpu|cuda) as a torch.device; a missing GPU is a ConfigError."""
+    try:
+        return sampling.resolve_device(name)
+    except sampling.DeviceUnavailable:
+        raise ConfigError("train.device=cuda but no CUDA device is available; use train.device=auto or cpu") from None
 
 
 def seed_everything(seed: int) -> None:

@@ -17,6 +17,7 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
+from .. import sampling
 from ..data import DatasetNotFound
 from .classifier import ASSET_PATH, ClassifierFeatures, ClassifierNotFound, classify, load_classifier
 from .features import as_uint8, extract_features
@@ -154,16 +155,10 @@ def check_metrics(dataset: str, metrics: Sequence[str]) -> None:
         raise ValueError("cfid (classifier FID) is defined for mnist only; drop it from --metrics")
 
 
-@torch.no_grad()
-def generate_images(generator: torch.nn.Module, n: int, seed: int = 0, batch_size: int = 500) -> torch.Tensor:
-    """``n`` uint8 images (CPU) from ``generator`` (in eval mode) on z ~ N(0, I) drawn with ``seed``."""
-    device = next(generator.parameters()).device
-    noise = torch.Generator().manual_seed(seed)   # CPU noise: the same images on any device
-    parts = []
-    for start in range(0, n, batch_size):
-        z = torch.randn(min(batch_size, n - start), generator.z_dim, generator=noise)
-        parts.append(as_uint8(generator(z.to(device)).float()).cpu())
-    return torch.cat(parts)
+def generate_images(generator: torch.nn.Module, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` uint8 images (CPU) from ``generator`` on z ~ N(0, I) drawn on the CPU with ``seed``:
+    the images ``scripts/sample.py --seed`` makes, so an evaluation can be looked at."""
+    return sampling.generate(generator, n, seed)
 
 
 def format_table(results: dict) -> str:
@@ -201,15 +196,10 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.n is not None and args.n < 2:
         return _fail(f"--n must be >= 2, got {args.n}")
-    if args.device == "auto":
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    elif args.device.startswith("cuda") and not torch.cuda.is_available():
-        return _fail("--device cuda but no CUDA device is available; use --device cpu")
-    else:
-        try:
-            device = torch.device(args.device)
-        except RuntimeError:
-            return _fail(f"--device '{args.device}' is not a device; use auto, cpu or cuda")
+    try:
+        device = sampling.resolve_device(args.device)
+    except sampling.DeviceUnavailable as err:
+        return _fail(f"--device: {err}")
     from ..export import ModelLoadError, load_model
     try:
         generator, info = load_model(args.model, device=device)
