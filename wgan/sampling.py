@@ -17,7 +17,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .checkpoint import atomic_write
 from .data import to_uint8
 
 MAX_SEED = 2**63 - 1
@@ -150,7 +149,13 @@ def interpolation_latents(z_dim: int, steps: int, seed: int) -> torch.Tensor:
 
 def save_png(image: Image.Image, path: str) -> str:
     """Save a PIL image as PNG atomically (temporary file + rename); returns ``path``."""
-    atomic_write(path, lambda handle: image.save(handle, format="PNG"), suffix=".png")
+    # Not checkpoint.atomic_write: a preview image needs no fsync, and checkpoints keep their
+    # writer (and its fault injection in the tests) to themselves.
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp_{os.getpid()}_{os.path.basename(path)}")
+    image.save(tmp, format="PNG")
+    os.replace(tmp, path)
     return path
 
 

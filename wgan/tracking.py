@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 
-import numpy as np
 import torch
-from PIL import Image
-from torchvision.utils import make_grid
+
+from .data import to_uint8
+from .sampling import save_png, tile, to_image
 
 # TensorBoard tags, documented in README.md ("TensorBoard tags").
 TAGS = {
@@ -26,25 +25,6 @@ TAGS = {
     "steps_per_sec": "speed/generator_steps_per_sec",
 }
 IMAGE_TAGS = {"fixed": "samples/fixed_noise", "real": "samples/real"}
-
-
-def grid_of(images: torch.Tensor, nrow: int | None = None) -> torch.Tensor:
-    """float images in [-1, 1] (N x C x H x W) -> one C x H' x W' grid in [0, 1] on the CPU."""
-    n = images.shape[0]
-    nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
-    images = images.detach().float().cpu().add(1).div(2).clamp(0, 1)
-    return make_grid(images, nrow=nrow, padding=2, pad_value=1.0)
-
-
-def save_png(grid: torch.Tensor, path: str) -> None:
-    """Save a C x H x W grid in [0, 1] as PNG (atomically)."""
-    array = grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-    if array.shape[2] == 1:
-        array = array[:, :, 0]
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = path + ".tmp.png"
-    Image.fromarray(np.ascontiguousarray(array)).save(tmp)
-    os.replace(tmp, path)
 
 
 class RunWriter:
@@ -71,10 +51,11 @@ class RunWriter:
             handle.write(json.dumps({"step": step, **values}) + "\n")
 
     def grid(self, step: int, kind: str, images: torch.Tensor, png_name: str) -> str:
-        grid = grid_of(images)
-        self.tb.add_image(IMAGE_TAGS[kind], grid, step)
+        """Float images in [-1, 1] as one grid, the same layout scripts/sample.py writes."""
+        grid = tile(to_uint8(images.detach().float().cpu()))        # H x W (gray) or H x W x C
+        self.tb.add_image(IMAGE_TAGS[kind], grid, step, dataformats="HW" if grid.ndim == 2 else "HWC")
         path = os.path.join(self.run_dir, "samples", png_name)
-        save_png(grid, path)
+        save_png(to_image(grid), path)
         return path
 
     def flush(self) -> None:

@@ -19,7 +19,9 @@ from typing import Optional
 
 from ..config import load_config
 from ..data import ImageDataset
-from ..tracking import grid_of, read_metrics, save_png
+from ..data import to_uint8
+from ..sampling import save_png, tile, to_image
+from ..tracking import read_metrics
 from ..trainer import NonFiniteError, Trainer
 from .common import json_path, pyplot, save_figure, write_json
 
@@ -112,8 +114,8 @@ def plot(arms: dict, out: str) -> None:
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), gridspec_kw={"width_ratios": [1, 1, 1.4]})
     for ax, objective in zip(axes[:2], OBJECTIVES):
-        grid = grid_of(arms[objective]["samples"]).permute(1, 2, 0).numpy()
-        ax.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1)
+        grid = tile(to_uint8(arms[objective]["samples"].cpu()))
+        ax.imshow(grid, cmap="gray", vmin=0, vmax=255)
         ax.set_axis_off()
         steps = arms[objective]["rows"][-1]["step"] if arms[objective]["rows"] else 0
         label = "GAN (non-saturating)" if objective == "gan" else "WGAN (weight clipping)"
@@ -139,4 +141,4 @@ def plot(arms: dict, out: str) -> None:
     # The raw grids too, at full resolution, for a closer look.
     for objective in OBJECTIVES:
         root, _ = os.path.splitext(out)
-        save_png(grid_of(arms[objective]["samples"]), f"{root}_{objective}_samples.png")
+        save_png(to_image(tile(to_uint8(arms[objective]["samples"].cpu()))), f"{root}_{objective}_samples.png")
