@@ -66,14 +66,14 @@ class GradientAverager:
     def __call__(self) -> None:
         if not self.ctx.enabled:
             return
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        for p in self.params:
+            if p.grad is None:          # only before the first backward fills every gradient
+                p.grad = torch.zeros_like(p)
+        grads = [p.grad for p in self.params]
         flat = torch._utils._flatten_dense_tensors(grads)
         dist.all_reduce(flat)
         flat.div_(self.ctx.world_size)
         torch._foreach_copy_(grads, torch._utils._unflatten_dense_tensors(flat, grads))
-        for p, g in zip(self.params, grads):
-            if p.grad is None:
-                p.grad = g
         self.calls += 1
 
 

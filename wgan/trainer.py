@@ -347,17 +347,27 @@ class Trainer:
         self.sampler.load_state_dict(rng["sampler"])
         self.step_counter.fill_(self.step)
 
-    def check_finite(self) -> None:
+    def _health(self) -> torch.Tensor:
+        """[first bad critic step, first bad generator step, generator finite, critic finite] on the
+        device, so a caller can read it together with other values in one host sync."""
+        finite = [torch.stack([torch.isfinite(p.detach()).all() for p in m.parameters()]).all()
+                  for m in (self.generator, self.critic)]
+        return torch.cat([self.first_bad.double(), torch.stack(finite).double()])
+
+    def _raise_if_nonfinite(self, health: list) -> None:
         """Raise NonFiniteError naming the step and quantity that went NaN/Inf."""
-        bad_critic, bad_gen = self.first_bad.tolist()
+        bad_critic, bad_gen, generator_ok, critic_ok = health
         if bad_critic >= 0:
-            raise NonFiniteError(f"critic loss became NaN/Inf at generator step {bad_critic + 1}")
+            raise NonFiniteError(f"critic loss became NaN/Inf at generator step {int(bad_critic) + 1}")
         if bad_gen >= 0:
-            raise NonFiniteError(f"generator loss became NaN/Inf at generator step {bad_gen + 1}")
-        for name, module in (("generator", self.generator), ("critic", self.critic)):
-            finite = torch.stack([torch.isfinite(p.detach()).all() for p in module.parameters()])
-            if not bool(finite.all()):              # one host sync per module, no weight copy
+            raise NonFiniteError(f"generator loss became NaN/Inf at generator step {int(bad_gen) + 1}")
+        for name, ok in (("generator", generator_ok), ("critic", critic_ok)):
+            if not ok:
                 raise NonFiniteError(f"{name} weights became NaN/Inf by generator step {self.step}")
+
+    def check_finite(self) -> None:
+        """Raise NonFiniteError if a loss or weight went NaN/Inf (one host sync)."""
+        self._raise_if_nonfinite(self._health().tolist())
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor) -> torch.Tensor:
@@ -456,7 +466,8 @@ class Trainer:
                 if main and log.eval_every and (self.step % log.eval_every == 0 or self.step == t.steps):
                     self._evaluate(writer)
                 if self.step % log.checkpoint_every == 0 or self.step == t.steps or stop:
-                    self.check_finite()
+                    if not log_now:                 # a log step has just checked
+                        self.check_finite()
                     state = self.state_dict()
                     if main:
                         last_ckpt = ckpt.save_checkpoint(cfg.run.dir, self.step, state, log.keep_checkpoints)
@@ -476,23 +487,26 @@ class Trainer:
         return TrainResult(self.step, cfg.run.dir, last_ckpt, metrics)
 
     def _log_scalars(self, writer, seconds: float, steps: int) -> dict:
-        """Scalars since the last log, averaged over ranks; the one host sync of a log interval."""
+        """Scalars since the last log (averaged over ranks), gradient norms and the NaN/Inf flags,
+        read in the one host sync of a log interval."""
         critic_steps = max(1, self.critic_steps_done - self._critic_steps_at_log)
         self._critic_steps_at_log = self.critic_steps_done
         sums = all_mean(torch.cat([self.acc_critic / critic_steps, self.acc_gen / max(1, steps)]), self.dist)
-        values = sums.tolist()
-        metrics = dict(zip(CRITIC_STATS, values[:-1]))
-        metrics["loss_generator"] = values[-1]
+        norms = self.grad_norms()
+        values = torch.cat([sums.double(), torch.stack(list(norms.values())).double() if norms
+                            else sums.new_zeros(0, dtype=torch.float64), self._health()]).tolist()
+        n_sums = len(CRITIC_STATS) + 1
+        metrics = dict(zip(CRITIC_STATS, values[:n_sums - 1]))
+        metrics["loss_generator"] = values[n_sums - 1]
+        metrics.update(zip(norms, values[n_sums:n_sums + len(norms)]))
+        self._raise_if_nonfinite(values[n_sums + len(norms):])
         if self.objective != "wgan-gp":
             metrics.pop("gradient_penalty")
             metrics.pop("gp_grad_norm")
-        for key, value in self.grad_norms().items():
-            metrics[key] = value.item()
         if seconds > 0 and steps > 0:
             metrics["steps_per_sec"] = steps / seconds
             # Real images the critics consumed per second, over all ranks.
             metrics["images_per_sec"] = critic_steps * self.cfg.train.batch_size * self.dist.world_size / seconds
-        self.check_finite()
         if self.cfg.train.check_replicas:
             self.assert_replicas_equal()
         writer.scalars(self.step, metrics)
