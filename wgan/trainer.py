@@ -39,7 +39,7 @@ from .distributed import (
 )
 from .models import build_models, count_parameters
 from .objectives import clip_weights, critic_loss, em_estimate, generator_loss, gradient_penalty
-from .rundir import RunLock, check_resume_compatible, check_writable, read_saved_config, write_config
+from .rundir import RunLock, preflight, write_config
 from .tracking import read_metrics
 
 EXIT_INTERRUPTED = 3      # stopped by SIGINT/SIGTERM after writing a checkpoint
@@ -398,10 +398,7 @@ class Trainer:
         with contextlib.ExitStack() as stack:
             path = None
             if main:
-                saved = read_saved_config(run_dir) if os.path.isdir(run_dir) else None
-                if saved is not None:
-                    check_resume_compatible(saved, cfg)
-                check_writable(run_dir)
+                preflight(cfg)          # again here: notebook users call run() without the CLI
                 os.makedirs(run_dir, exist_ok=True)
                 stack.enter_context(RunLock(run_dir))
             stack.enter_context(_SignalCatcher(self))
