@@ -166,3 +166,14 @@ def test_trainer_matches_a_plain_algorithm_1_loop(tmp_path, mnist_test):
             p.requires_grad_(True)
         assert fast_em == pytest.approx(sum(ems) / 3, rel=1e-5, abs=1e-7), step
         assert fast_g == pytest.approx(loss_g.item(), rel=1e-5, abs=1e-7), step
+
+
+def test_metrics_during_training_are_logged(tmp_path, mnist_test):
+    cfg = tiny(tmp_path, "train.steps=2", "log.eval_every=2", "log.eval_samples=32",
+               f"log.inception={tmp_path / 'no-inception.pt'}")
+    with pytest.warns(UserWarning, match="FID is skipped"):
+        train(cfg, mnist_test, echo=quiet)
+    from wgan.tracking import read_metrics
+    rows = [r for r in read_metrics(cfg.run.dir) if "classes_covered" in r]
+    assert [r["step"] for r in rows] == [2]
+    assert 1 <= rows[0]["classes_covered"] <= 10 and rows[0]["class_kl"] >= 0

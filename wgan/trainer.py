@@ -530,12 +530,9 @@ class Trainer:
                            step=self.step, dataset=self.cfg.data.name, objective=self.objective)
         return metrics
 
-    @torch.no_grad()
-    def sample_many(self, n: int, chunk: int = 500) -> torch.Tensor:
-        """``n`` images from the same latents at every call (seeded), so evaluations compare."""
-        gen = torch.Generator().manual_seed(self.cfg.train.seed + 3)
-        z = torch.randn(n, self.cfg.model.z_dim, generator=gen)
-        return torch.cat([self.sample(z[i:i + chunk]) for i in range(0, n, chunk)])
+    def sample_many(self, n: int) -> torch.Tensor:
+        """``n`` uint8 images from the same seeded latents at every call, so evaluations compare."""
+        return sampling.generate(self.generator, n, self.cfg.train.seed + 3)
 
     def assert_replicas_equal(self) -> None:
         """Debug check under torchrun: every rank holds bitwise-equal parameters."""

@@ -56,7 +56,7 @@ class TrainingMetrics:
 
     @torch.no_grad()
     def __call__(self, sample_fn: Callable[[int], torch.Tensor]) -> dict:
-        """Metrics of ``sample_fn(n_samples)``: float images in [-1, 1], N x C x H x W.
+        """Metrics of ``sample_fn(n_samples)``: N x C x H x W images, float in [-1, 1] or uint8.
 
         ``sample_fn`` is called once, with ``n_samples``.
         """
