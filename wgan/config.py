@@ -104,6 +104,8 @@ class TrainConfig:
     betas: Optional[list] = None        # Adam betas; None = objective default
     clip: float = 0.01                  # wgan: critic weights are clipped to [-clip, clip]
     gp_lambda: float = 10.0             # wgan-gp: weight of the gradient penalty
+    ema: float = 0.0                    # decay of an average of the generator's weights that grids, metrics and
+                                        # exports use (e.g. 0.999); 0 = off, the live generator is used
     critic_warmup: bool = False         # official code's schedule: 100 critic steps for the first 25
                                         # generator steps and every 500th
     seed: int = 0                       # drives every random number generator of the run
@@ -396,6 +398,9 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"train.betas must be two numbers in [0, 1), e.g. [0.5, 0.999], got {_show(t.betas)}")
     if not 0 <= t.seed < MAX_SEED:
         raise ConfigError(f"train.seed must be an integer in [0, 2**62), got {_show(t.seed)}")
+    if isinstance(t.ema, bool) or not isinstance(t.ema, (int, float)) or not 0 <= t.ema < 1:
+        raise ConfigError(f"train.ema must be a number in [0, 1), e.g. 0.999 (0 turns the average off), "
+                          f"got {_show(t.ema)}")
     _positive("train.clip", t.clip)
     _positive("train.gp_lambda", t.gp_lambda)
     _choice("train.device", t.device, DEVICES)

@@ -219,7 +219,10 @@ def _config_value(path: str, config, section: str, key: str, kind: type):
     return value
 
 
-def _checkpoint_model(path: str, state: dict) -> tuple[ModelInfo, dict]:
+WEIGHTS = ("average", "live")
+
+
+def _checkpoint_model(path: str, state: dict, weights: str = "average") -> tuple[ModelInfo, dict]:
     """ModelInfo and generator tensors of a loaded training checkpoint."""
     # Only the keys that shape the generator are read from the saved config, not the whole
     # schema: a checkpoint stays loadable after config keys are added, renamed or removed.
@@ -232,7 +235,8 @@ def _checkpoint_model(path: str, state: dict) -> tuple[ModelInfo, dict]:
               "width": _config_value(path, config, "model", "g_width", int),
               "norm": _config_value(path, config, "model", "g_norm", str)}
     kwargs = _check_kwargs(path, kwargs)
-    tensors = state["generator"]
+    # The weight average (train.ema) is the generator a run samples and evaluates with.
+    tensors = state.get("generator_ema", state["generator"]) if weights == "average" else state["generator"]
     if not isinstance(tensors, dict) or not all(isinstance(t, torch.Tensor) for t in tensors.values()):
         raise ModelLoadError(f"{path}: the checkpoint's 'generator' entry is not a state_dict of tensors")
     step = state["step"]
@@ -246,15 +250,15 @@ def _checkpoint_model(path: str, state: dict) -> tuple[ModelInfo, dict]:
     return info, tensors
 
 
-def _read_checkpoint(path: str) -> tuple[ModelInfo, dict]:
+def _read_checkpoint(path: str, weights: str = "average") -> tuple[ModelInfo, dict]:
     try:
         state = read_checkpoint(path)   # torch.load(weights_only=True): no code runs
     except CheckpointError as err:
         raise ModelLoadError(str(err)) from None
-    return _checkpoint_model(path, state)
+    return _checkpoint_model(path, state, weights)
 
 
-def _read_run_dir(path: str, device: torch.device) -> tuple[Generator, ModelInfo]:
+def _read_run_dir(path: str, device: torch.device, weights: str) -> tuple[Generator, ModelInfo]:
     """The newest checkpoint of a run that loads, warning about each newer one that does not."""
     candidates = list_checkpoints(path)
     if not candidates:
@@ -263,7 +267,7 @@ def _read_run_dir(path: str, device: torch.device) -> tuple[Generator, ModelInfo
     problems = []
     for _, checkpoint in reversed(candidates):
         try:
-            info, tensors = _read_checkpoint(checkpoint)
+            info, tensors = _read_checkpoint(checkpoint, weights)
             return _build(checkpoint, info.generator_kwargs(), tensors, device), info
         except ModelLoadError as err:
             problems.append(str(err))
@@ -285,25 +289,31 @@ def _resolve(path: Optional[PathLike]) -> str:
     return path
 
 
-def load_model(path: Optional[PathLike] = None, device="cpu") -> tuple[Generator, ModelInfo]:
+def load_model(path: Optional[PathLike] = None, device="cpu",
+               weights: str = "average") -> tuple[Generator, ModelInfo]:
     """Generator (eval mode, float32, on ``device``) and its ModelInfo.
 
     Args:
         path: an export (``.safetensors``), a training checkpoint (``.pt``) or a run directory
             (its newest usable checkpoint); None opens ``DEFAULT_MODEL``.
         device: "cpu", "cuda", "auto" or a torch.device.
+        weights: of a training checkpoint made with ``train.ema``, "average" (the weight
+            average, what the run sampled and evaluated) or "live" (the trained weights).
+            Checkpoints without an average and exports have one generator; both give it.
 
     Raises:
         ModelLoadError: the path is missing, empty, truncated, foreign, or holds tensors that
             do not fit the generator its metadata describes.
     """
     path = _resolve(path)
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
     try:
         target = resolve_device(device)
     except DeviceUnavailable as err:
         raise ModelLoadError(f"cannot load {path}: {err}") from None
     if os.path.isdir(path):
-        return _read_run_dir(path, target)
+        return _read_run_dir(path, target, weights)
     try:
         if os.path.getsize(path) == 0:
             raise ModelLoadError(f"{path} is empty (0 bytes); export the model again")
@@ -313,7 +323,7 @@ def load_model(path: Optional[PathLike] = None, device="cpu") -> tuple[Generator
     if kind == "export":
         info, tensors = _read_export(path, with_tensors=True)
     elif kind == "checkpoint":
-        info, tensors = _read_checkpoint(path)
+        info, tensors = _read_checkpoint(path, weights)
     else:
         raise ModelLoadError(f"{path} is neither a wgan generator export (.safetensors) nor a training "
                              f"checkpoint (.pt); make an export with scripts/export.py")

@@ -37,6 +37,7 @@ from .distributed import (
     gather_objects,
     parameter_checksums,
 )
+from .ema import GeneratorAverage
 from .models import build_models, count_parameters
 from .objectives import clip_weights, critic_loss, em_estimate, generator_loss, gradient_penalty
 from .rundir import RunLock, preflight, write_config
@@ -155,6 +156,7 @@ class Trainer:
         self.average_g = GradientAverager(self.generator.parameters(), dist_ctx)
         self.opt_g = make_optimizer(self.generator.parameters(), cfg, self.use_graphs)
         self.opt_c = make_optimizer(self.critic.parameters(), cfg, self.use_graphs)
+        self.ema = GeneratorAverage(self.generator, t.ema, t.batch_size) if t.ema else None
         self.noise = torch.Generator(device=self.device).manual_seed(noise_seed(t.seed, dist_ctx.rank, 0))
         fixed = torch.Generator().manual_seed(t.seed + 2)
         self.fixed_z = torch.randn(cfg.log.n_samples, cfg.model.z_dim, generator=fixed).to(self.device)
@@ -229,6 +231,8 @@ class Trainer:
         loss.backward()
         self.average_g()
         self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update(self.step_counter)
         self.acc_gen += loss.detach()
         bad = ~torch.isfinite(loss.detach())
         self.first_bad[1] = torch.where(bad & (self.first_bad[1] < 0), self.step_counter, self.first_bad[1])
@@ -300,10 +304,12 @@ class Trainer:
         (it gathers each rank's RNG states); only rank 0 writes the result."""
         local_rng = {**_rng_state(), "noise": self.noise.get_state()}
         ranks = gather_objects(local_rng, self.dist) if self.dist.enabled else None
+        averaged = {"generator_ema": self.sampling_generator().state_dict()} if self.ema is not None else {}
         return {
             "step": self.step,
             "critic_steps": self.critic_steps_done,
             "generator": self.generator.state_dict(),
+            **averaged,
             "critic": self.critic.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_c": self.opt_c.state_dict(),
@@ -316,7 +322,10 @@ class Trainer:
 
     def check_compatible(self, state: dict) -> None:
         """Raise CheckpointError if ``state`` was made by models of another shape."""
-        for name, module in (("generator", self.generator), ("critic", self.critic)):
+        for name, module in (("generator", self.generator), ("generator_ema", self.generator),
+                             ("critic", self.critic)):
+            if name == "generator_ema" and name not in state:
+                continue
             own = module.state_dict()
             theirs = state[name]
             if set(own) != set(theirs) or any(own[k].shape != theirs[k].shape for k in own):
@@ -330,6 +339,12 @@ class Trainer:
         self.step = int(state["step"])
         self.critic_steps_done = int(state.get("critic_steps", 0))
         self.fixed_z = state["fixed_z"].to(self.device)
+        if self.ema is not None and "generator_ema" in state:
+            self.ema.load_state_dict(state["generator_ema"], self.step)
+        elif self.ema is not None:
+            self.ema.copy_from_live()
+            self.echo(f"note: train.ema is on but the checkpoint holds no averaged generator; the average "
+                      f"starts from the weights of generator step {self.step}")
         rng = state["rng"]
         saved_world = int(state.get("world_size", 1))
         if saved_world == self.dist.world_size:
@@ -369,15 +384,23 @@ class Trainer:
         """Raise NonFiniteError if a loss or weight went NaN/Inf (one host sync)."""
         self._raise_if_nonfinite(self._health().tolist())
 
+    def sampling_generator(self) -> torch.nn.Module:
+        """The generator that grids, metrics, checkpoints' exports and best_generator use: the
+        weight average when ``train.ema`` is on (BatchNorm statistics refreshed), else the live one."""
+        if self.ema is None:
+            return self.generator
+        return self.ema.ready(self.step, self.cfg.model.z_dim)
+
     @torch.no_grad()
     def sample(self, z: torch.Tensor) -> torch.Tensor:
-        """Generator output in [-1, 1] for ``z``, with BatchNorm in eval mode."""
-        was_training = self.generator.training
-        self.generator.eval()
+        """Output of ``sampling_generator()`` in [-1, 1] for ``z``, with BatchNorm in eval mode."""
+        model = self.sampling_generator()
+        was_training = model.training
+        model.eval()
         try:
-            return self.generator(z.to(self.device)).float()
+            return model(z.to(self.device)).float()
         finally:
-            self.generator.train(was_training)
+            model.train(was_training)
 
     def grad_norms(self) -> dict:
         out = {}
@@ -526,13 +549,13 @@ class Trainer:
         fid = metrics.get(fid_key(log.eval_samples))
         if fid is not None and fid < self.best_fid:
             self.best_fid = fid
-            save_generator(self.generator, os.path.join(self.cfg.run.dir, "best_generator.safetensors"),
-                           step=self.step, dataset=self.cfg.data.name, objective=self.objective)
+            save_generator(self.sampling_generator(),
+                           os.path.join(self.cfg.run.dir, "best_generator.safetensors"), step=self.step, dataset=self.cfg.data.name, objective=self.objective)
         return metrics
 
     def sample_many(self, n: int) -> torch.Tensor:
         """``n`` uint8 images from the same seeded latents at every call, so evaluations compare."""
-        return sampling.generate(self.generator, n, self.cfg.train.seed + 3)
+        return sampling.generate(self.sampling_generator(), n, self.cfg.train.seed + 3)
 
     def assert_replicas_equal(self) -> None:
         """Debug check under torchrun: every rank holds bitwise-equal parameters."""

@@ -174,7 +174,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="evaluate.py", description="FID/KID and mode coverage of a trained generator.",
         epilog="example: evaluate.py runs/mnist --metrics fid,kid,modes --n 10000 --out results.json")
-    parser.add_argument("model", help="run directory, training checkpoint (.pt) or exported generator")
+    parser.add_argument("model", nargs="+", help="run directory, training checkpoint (.pt) or exported generator; "
+                                                 "several are evaluated in one process (networks loaded once)")
+    parser.add_argument("--weights", default="average", choices=("average", "live"),
+                        help="of a checkpoint trained with train.ema: the weight average (default) or the live "
+                             "weights")
     parser.add_argument("--metrics", default=None, help=f"comma list from {', '.join(METRICS)} "
                                                         "(default: fid,kid, and modes for mnist/stacked_mnist)")
     parser.add_argument("--n", type=int, default=None,
@@ -188,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
     parser.add_argument("--batch-size", type=int, default=None, help="images per Inception forward pass")
-    parser.add_argument("--out", default=None, help="write the results as JSON here")
+    parser.add_argument("--out", default=None, help="write the results as JSON here (a list for several models)")
     return parser
 
 
@@ -201,13 +205,17 @@ def main(argv: list[str]) -> int:
     except sampling.DeviceUnavailable as err:
         return _fail(f"--device: {err}")
     from ..export import ModelLoadError, load_model
-    try:
-        generator, info = load_model(args.model, device=device)
+    try:        # every model is loaded before any metric runs: a bad path fails in a second
+        models = [(path, *load_model(path, device=device, weights=args.weights)) for path in args.model]
     except ModelLoadError as err:
         return _fail(str(err))
-    dataset = args.dataset or info.dataset
+    datasets = {args.dataset or info.dataset for _, _, info in models}
+    if len(datasets) > 1:
+        return _fail(f"the models were trained on different datasets ({', '.join(sorted(map(str, datasets)))}); "
+                     f"evaluate them in separate calls or pass --dataset")
+    dataset = datasets.pop()
     if dataset not in REFERENCE_DATASETS:
-        return _fail(f"{args.model} does not say which dataset it was trained on"
+        return _fail(f"{args.model[0]} does not say which dataset it was trained on"
                      f"{f' ({dataset!r} is not one of ours)' if dataset else ''}; pass --dataset")
     if args.metrics is None:
         metrics = default_metrics(dataset)
@@ -221,23 +229,25 @@ def main(argv: list[str]) -> int:
     n = args.n or DEFAULT_N.get(dataset, 10000)
     suite = MetricSuite(dataset, root, args.split, device, args.inception, args.cache_dir,
                         batch_size=args.batch_size, log=lambda line: print(line, file=sys.stderr))
-    start = time.perf_counter()
-    try:
-        images = generate_images(generator, n, args.seed)
-        results = suite.compute(images, metrics)
-    except (InceptionNotFound, ClassifierNotFound, DatasetNotFound, ValueError) as err:
-        return _fail(str(err))
-    seconds = time.perf_counter() - start
-    print(f"{args.model}: {n} generated images vs {dataset} {args.split} ({device})")
-    print(format_table(results))
+    records = []
+    for path, generator, _ in models:
+        start = time.perf_counter()
+        try:
+            images = generate_images(generator, n, args.seed)
+            results = suite.compute(images, metrics)
+        except (InceptionNotFound, ClassifierNotFound, DatasetNotFound, ValueError) as err:
+            return _fail(str(err))
+        seconds = time.perf_counter() - start
+        print(f"{path}: {n} generated images vs {dataset} {args.split} ({device})")
+        print(format_table(results))
+        records.append({"model": path, "weights": args.weights, "n_generated": n, "seed": args.seed,
+                        "image_size": images.shape[-1], **suite.protocol(), "metrics": results,
+                        "seconds": round(seconds, 1), "torch": torch.__version__, "device": str(device)})
     if args.out:
-        record = {"model": args.model, "n_generated": n, "seed": args.seed, "image_size": images.shape[-1],
-                  **suite.protocol(), "metrics": results, "seconds": round(seconds, 1),
-                  "torch": torch.__version__, "device": str(device)}
         folder = os.path.dirname(os.path.abspath(args.out))
         os.makedirs(folder, exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=2)
+            json.dump(records[0] if len(records) == 1 else records, handle, indent=2)
             handle.write("\n")
         print(f"wrote {args.out}")
     return 0
