@@ -54,3 +54,51 @@ def test_ranks_take_disjoint_slices_of_one_permutation():
         sampler = RealSampler(images, 16, 4, torch.device("cpu"), seed=3, rank=rank, world_size=2)
         seen.append(torch.cat([sampler.next_indices() for _ in range(3)]))
     assert sorted(torch.cat(seen).tolist()) == list(range(24))       # one epoch, split between ranks
+
+
+def _averager_worker(rank: int, init_file: str, out_dir: str) -> None:
+    import torch.distributed as dist
+
+    from wgan.distributed import DistContext, GradientAverager
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    try:
+        torch.manual_seed(0)                       # same weights on both ranks
+        net = torch.nn.Sequential(torch.nn.Linear(6, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32),
+                                  torch.nn.ReLU(), torch.nn.Linear(32, 1))
+        unused = torch.nn.Parameter(torch.ones(3))  # never gets a gradient: its bucket starts late
+        params = [unused, *net.parameters()]
+        averager = GradientAverager(params, DistContext(rank=rank, world_size=2), bucket_bytes=512)
+        results = {"buckets": [len(b) for b in averager.buckets]}
+        for step in range(2):
+            torch.manual_seed(100 + rank * 10 + step)   # different data per rank
+            for p in params:
+                p.grad = None if step == 0 else torch.zeros_like(p)
+            net(torch.randn(16, 6)).pow(2).mean().backward()
+            results[f"started_during_backward_{step}"] = len(averager._works)
+            own = [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in params]
+            averager()
+            mine = torch.cat([g.reshape(-1) for g in own])
+            both = [torch.empty_like(mine) for _ in range(2)]
+            dist.all_gather(both, mine)
+            results[f"expected_{step}"] = (both[0] + both[1]) / 2
+            results[f"averaged_{step}"] = torch.cat([p.grad.reshape(-1) for p in params])
+        results["calls"] = averager.calls
+        torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_bucketed_averaging_starts_during_backward_and_gives_the_mean(tmp_path):
+    import torch.multiprocessing as mp
+    mp.spawn(_averager_worker, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    first = ranks[0]
+    assert len(first["buckets"]) >= 3                   # 512-byte buckets split this net
+    n_buckets = len(first["buckets"])
+    for step in range(2):
+        # every bucket but the one holding the gradient-less parameter started inside backward()
+        assert first[f"started_during_backward_{step}"] == n_buckets - 1
+        for r in ranks:
+            torch.testing.assert_close(r[f"averaged_{step}"], r[f"expected_{step}"], rtol=1e-6, atol=1e-7)
+        assert torch.equal(ranks[0][f"averaged_{step}"], ranks[1][f"averaged_{step}"])   # bitwise replicas
+    assert first["calls"] == 2 * n_buckets
