@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Plot a run's EM-distance estimate (and FID, if given) against generator steps.
 
-    python scripts/plot_curves.py RUN_DIR_OR_METRICS_JSONL --out em.png [--fid steps_fid.txt]
+    python scripts/plot_curves.py RUN_DIR_OR_METRICS_JSONL --out em.png [--fid FID_FILE]
 
-``--fid`` is a text file of "step fid" lines (e.g. from scripts/evaluate.py over a run's
-checkpoints); without it, fid_* rows logged during training (log.eval_every) are used.
+``--fid`` is a text file of "step fid" lines, or the JSON that ``scripts/evaluate.py
+CHECKPOINTS... --metrics fid --out F.json`` writes; without it, fid_* rows logged during
+training (log.eval_every) are used. The Spearman rank correlation between the EM estimate (the
+last logged value at or before each FID step) and the FID is printed and put in the title.
 Needs matplotlib (pip install -e '.[plots]').
 """
 
 import argparse
 import json
 import os
+import re
 import sys
 
 
@@ -19,6 +22,52 @@ def read_rows(path: str) -> list[dict]:
         path = os.path.join(path, "metrics.jsonl")
     with open(path, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def read_fid(path: str) -> list[tuple[float, float]]:
+    """(step, fid) pairs from a "step fid" text file or an evaluate.py JSON (one record or a list)."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if text.lstrip().startswith(("[", "{")):
+        records = json.loads(text)
+        records = records if isinstance(records, list) else [records]
+        pairs = []
+        for r in records:
+            step = r.get("step")
+            if step is None:                    # older evaluate.py output: the step is in the file name
+                step = int(re.search(r"step_(\d+)", r["model"]).group(1))
+            pairs.append((float(step), r["metrics"]["fid"]))
+        return sorted(pairs)
+    return [tuple(float(v) for v in line.split()[:2]) for line in text.splitlines() if line.strip()]
+
+
+def ranks(values: list[float]) -> list[float]:
+    """Ranks 1..n, ties sharing their average rank."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return out
+
+
+def spearman(x: list[float], y: list[float]) -> float:
+    """Spearman's rank correlation: Pearson's correlation of the ranks."""
+    rx, ry = ranks(x), ranks(y)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    return cov / (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
+
+
+def em_at(em: list[tuple[int, float]], step: float) -> float:
+    """The last EM value logged at or before ``step``."""
+    before = [v for s, v in em if s <= step]
+    return before[-1] if before else em[0][1]
 
 
 def main(argv=None) -> int:
@@ -35,8 +84,7 @@ def main(argv=None) -> int:
     rows = read_rows(args.metrics)
     em = [(r["step"], r["em_distance"]) for r in rows if "em_distance" in r]
     if args.fid:
-        with open(args.fid, encoding="utf-8") as handle:
-            fid = [tuple(float(v) for v in line.split()[:2]) for line in handle if line.strip()]
+        fid = read_fid(args.fid)
     else:
         fid = [(r["step"], v) for r in rows for k, v in r.items() if k.startswith("fid_")]
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -47,7 +95,12 @@ def main(argv=None) -> int:
         ax2 = ax.twinx()
         ax2.plot([s for s, _ in fid], [v for _, v in fid], "o-", color="tab:red", ms=3)
         ax2.set_ylabel("FID", color="tab:red")
-    ax.set_title(args.title)
+    title = args.title
+    if len(fid) >= 3:
+        rho = spearman([em_at(em, s) for s, _ in fid], [v for _, v in fid])
+        print(f"Spearman rank correlation, EM estimate vs FID over {len(fid)} points: {rho:.3f}")
+        title += f"\nSpearman(EM, FID) = {rho:.2f} over {len(fid)} checkpoints"
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(args.out, dpi=120)
     print(f"wrote {args.out}")

@@ -230,7 +230,7 @@ def main(argv: list[str]) -> int:
     suite = MetricSuite(dataset, root, args.split, device, args.inception, args.cache_dir,
                         batch_size=args.batch_size, log=lambda line: print(line, file=sys.stderr))
     records = []
-    for path, generator, _ in models:
+    for path, generator, info in models:
         start = time.perf_counter()
         try:
             images = generate_images(generator, n, args.seed)
@@ -240,7 +240,7 @@ def main(argv: list[str]) -> int:
         seconds = time.perf_counter() - start
         print(f"{path}: {n} generated images vs {dataset} {args.split} ({device})")
         print(format_table(results))
-        records.append({"model": path, "weights": args.weights, "n_generated": n, "seed": args.seed,
+        records.append({"model": path, "step": info.step, "weights": args.weights, "n_generated": n, "seed": args.seed,
                         "image_size": images.shape[-1], **suite.protocol(), "metrics": results,
                         "seconds": round(seconds, 1), "torch": torch.__version__, "device": str(device)})
     if args.out:
