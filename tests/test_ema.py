@@ -159,5 +159,6 @@ def test_evaluate_takes_several_models_and_the_weights_choice(tmp_path, mnist_te
     assert evaluate_mod.main([checkpoint, *common, "--weights", "live", "--out", str(live)]) == 0
     record = json.loads(live.read_text())
     assert record["weights"] == "live" and record["metrics"] != records[1]["metrics"]
+    assert record["step"] == 2
     assert evaluate_mod.main([checkpoint, str(tmp_path / "missing.pt"), *common]) == 2
     assert "missing.pt does not exist" in capsys.readouterr().err
