@@ -2,10 +2,10 @@
 
 The same script runs plain or under ``torchrun``; ``from_environment()`` tells which from the
 variables torchrun sets (RANK, WORLD_SIZE, LOCAL_RANK). Every rank holds a full replica of both
-networks. During each backward pass the gradients are averaged by all-reduces over buckets of
-about 4 MB, each started as soon as backward has finished its gradients (as DDP does), and the
-optimiser then steps identically everywhere, so replicas stay bitwise identical with no
-parameter broadcast. DDP's module wrapper is not used because it assumes one forward per backward on a
+networks. After each backward pass the gradients are averaged with ONE all-reduce over a flat
+buffer, the same collective DDP issues for networks of this size (one bucket), and the optimiser
+then steps identically everywhere, so replicas stay bitwise identical with no parameter
+broadcast. DDP's module wrapper is not used because it assumes one forward per backward on a
 module whose parameters always require grad, while the critic runs two or three forwards per
 step (real, fake, interpolates) and is frozen during the generator step.
 """
@@ -55,77 +55,26 @@ def from_environment(device_name: str) -> DistContext:
     return DistContext(rank=rank, world_size=world, local_rank=local)
 
 
-BUCKET_BYTES = 4 * 2**20   # gradients per all-reduce: big enough for bandwidth, small enough that
-                           # the first bucket is sent while backward still runs (DDP's idea)
-
-
 class GradientAverager:
-    """Averages the gradients of ``params`` across ranks, overlapping the all-reduces with the
-    backward pass.
+    """Averages the gradients of ``params`` across ranks with one all-reduce per call."""
 
-    The parameters are grouped into buckets of about ``BUCKET_BYTES``, in reverse order (the
-    order in which backward finishes them). A post-accumulate-grad hook counts each bucket's
-    finished gradients; once a bucket is complete it is copied into a flat buffer and its
-    asynchronous all-reduce starts, while backward computes the earlier layers. Buckets start
-    strictly in index order, so every rank issues the same collectives in the same order.
-    Calling the averager after ``backward()`` starts any bucket still pending (a parameter
-    that got no gradient), waits on the device (no host sync) and writes the averages back.
-    Every rank receives the same sums, so the replicas stay bitwise identical.
-    """
-
-    def __init__(self, params, ctx: DistContext, bucket_bytes: int = BUCKET_BYTES):
+    def __init__(self, params, ctx: DistContext):
         self.params = [p for p in params if p.requires_grad]
         self.ctx = ctx
         self.calls = 0            # all-reduces issued, for tests and the scaling report
-        self.buckets: list[list[torch.nn.Parameter]] = []
-        if not ctx.enabled:
-            return
-        current, size = [], 0
-        for p in reversed(self.params):
-            current.append(p)
-            size += p.numel() * p.element_size()
-            if size >= bucket_bytes:
-                self.buckets.append(current)
-                current, size = [], 0
-        if current:
-            self.buckets.append(current)
-        self._bucket_of = {id(p): i for i, bucket in enumerate(self.buckets) for p in bucket}
-        self._flat = [torch.empty(sum(p.numel() for p in b), dtype=b[0].dtype, device=b[0].device)
-                      for b in self.buckets]
-        self._views = [list(torch.split(flat, [p.numel() for p in b])) for flat, b in zip(self._flat, self.buckets)]
-        self._reset()
-        for p in self.params:
-            p.register_post_accumulate_grad_hook(self._grad_ready)
-
-    def _reset(self) -> None:
-        self._pending = [len(b) for b in self.buckets]
-        self._works: list = []
-
-    def _grad_ready(self, param: torch.nn.Parameter) -> None:
-        index = self._bucket_of[id(param)]
-        self._pending[index] -= 1
-        while len(self._works) < len(self.buckets) and self._pending[len(self._works)] == 0:
-            self._start(len(self._works))
-
-    def _start(self, index: int) -> None:
-        bucket, views = self.buckets[index], self._views[index]
-        for p in bucket:
-            if p.grad is None:          # only before the first backward fills every gradient
-                p.grad = torch.zeros_like(p)
-        torch._foreach_copy_(views, [p.grad.reshape(-1) for p in bucket])
-        self._works.append(dist.all_reduce(self._flat[index], async_op=True))
-        self.calls += 1
 
     def __call__(self) -> None:
         if not self.ctx.enabled:
             return
-        while len(self._works) < len(self.buckets):
-            self._start(len(self._works))
-        for work, flat, bucket, views in zip(self._works, self._flat, self.buckets, self._views):
-            work.wait()                 # the compute stream waits for the collective; the host does not
-            flat.div_(self.ctx.world_size)
-            torch._foreach_copy_([p.grad for p in bucket], [v.view_as(p.grad) for v, p in zip(views, bucket)])
-        self._reset()
+        for p in self.params:
+            if p.grad is None:          # only before the first backward fills every gradient
+                p.grad = torch.zeros_like(p)
+        grads = [p.grad for p in self.params]
+        flat = torch._utils._flatten_dense_tensors(grads)
+        dist.all_reduce(flat)
+        flat.div_(self.ctx.world_size)
+        torch._foreach_copy_(grads, torch._utils._unflatten_dense_tensors(flat, grads))
+        self.calls += 1
 
 
 def all_mean(values: torch.Tensor, ctx: DistContext) -> torch.Tensor:
