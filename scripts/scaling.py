@@ -7,8 +7,8 @@ Each world size trains configs/mnist.yaml (64x64 MNIST) for --steps generator st
 `torchrun --standalone --nproc_per_node=N`, CUDA graphs off in every row (they are off under
 torchrun), and reports the median of the logged `images_per_sec` (all ranks together) after
 the first third of the run. NCCL settings are whatever the environment holds (printed).
-``--comm`` first times a bare NCCL all-reduce of the critic's two gradient buckets (8 and 2.5
-MiB) at each world size, which tells how much of a step the interconnect costs.
+``--comm`` first times a bare NCCL all-reduce of the 64x64 critic's and generator's flat
+gradient buffers (10.5 and 13.6 MiB) at each world size: what the interconnect costs a step.
 """
 
 import argparse
@@ -38,7 +38,7 @@ def run(nproc: int, batch: int, steps: int) -> float:
     return statistics.median(rates)
 
 
-COMM_BUCKETS_MIB = (8.04, 2.51)   # the 64x64 critic's gradient buckets (wgan.distributed.BUCKET_BYTES)
+COMM_BUCKETS_MIB = (10.55, 13.64)   # one all-reduce per optimiser step: critic, generator (64x64, width 64)
 
 
 def comm_worker() -> None:
