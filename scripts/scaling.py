@@ -3,7 +3,7 @@
 
     python scripts/scaling.py --gpus 1 2 4 [--batch 256] [--steps 300] [--out scaling.json]
 
-Each world size trains configs/mnist.yaml (64x64 MNIST) for --steps generator steps with
+Each world size trains configs/mnist_paper.yaml (64x64 MNIST) for --steps generator steps with
 `torchrun --standalone --nproc_per_node=N`, CUDA graphs off in every row (they are off under
 torchrun), and reports the median of the logged `images_per_sec` (all ranks together) after
 the first third of the run. NCCL settings are whatever the environment holds (printed).
@@ -25,8 +25,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def run(nproc: int, batch: int, steps: int) -> float:
     run_dir = tempfile.mkdtemp(prefix=f"scale{nproc}-")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           os.path.join(REPO, "scripts", "train.py"), "--config", os.path.join(REPO, "configs", "mnist.yaml"),
-           f"train.batch_size={batch}", f"train.steps={steps}", "train.cuda_graphs=false", "data.image_size=64", "log.progress=false",
+           os.path.join(REPO, "scripts", "train.py"), "--config", os.path.join(REPO, "configs", "mnist_paper.yaml"),
+           f"train.batch_size={batch}", f"train.steps={steps}", "train.cuda_graphs=false", "log.progress=false",
            f"log.log_every={max(1, steps // 15)}", f"log.checkpoint_every={steps}", f"log.sample_every={steps}",
            f"run.dir={run_dir}"]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)

@@ -37,7 +37,7 @@ run() {  # gpu name config overrides...
     --n 26000 --device cuda --out $W/stacked/modes.json > $W/stacked/modes.txt 2>> $W/stacked.log
   CUDA_VISIBLE_DEVICES=1 python3 scripts/export.py $W/stacked "$OUT/stacked.safetensors" --fp16 >> $W/stacked.log 2>&1
 } &
-{ run 2 mnist configs/mnist.yaml $MNIST_OVERRIDES
+{ run 2 mnist configs/mnist_paper.yaml $MNIST_OVERRIDES
   CUDA_VISIBLE_DEVICES=2 python3 scripts/export.py $W/mnist "$OUT/mnist.safetensors" >> $W/mnist.log 2>&1
 } &
 CUDA_VISIBLE_DEVICES=3 python3 scripts/benchmark.py --steps 300 --out $W/benchmark.json > $W/benchmark.txt 2>&1 &

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.." || exit 1
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 OUT=${OUT:-out}
 TRAIN_SECONDS=${TRAIN_SECONDS:-400}
-CONFIG=${CONFIG:-configs/mnist.yaml}
+CONFIG=${CONFIG:-configs/mnist_paper.yaml}
 INCEPTION=${INCEPTION:-.devcarry/inception-2015-12-05-fp16.pt}
 DEVICE=${DEVICE:-cuda} N_FINAL=${N_FINAL:-10000} N_CKPT=${N_CKPT:-2000}
 W=runs/recipes

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call on a 4-GPU machine: weak scaling (issue 8), then, in parallel on separate
 # GPUs, the benchmark table (issue 3) and the fast path next to the eager path for the same
-# 6,000 generator steps of configs/mnist.yaml (issue 3's quality check).
+# 6,000 generator steps of configs/mnist_paper.yaml (issue 3's quality check).
 #   OUT=some/folder bash docs/results/gpu_speed_and_scaling.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -16,7 +16,7 @@ python3 scripts/scaling.py --gpus 1 2 4 --steps 240 --batch 256 --out "$OUT/scal
 STEPS=6000
 side() {  # name gpu overrides...
   local name=$1 gpu=$2; shift 2
-  CUDA_VISIBLE_DEVICES=$gpu /usr/bin/time -f "$name wall %e s" python3 scripts/train.py --config configs/mnist.yaml \
+  CUDA_VISIBLE_DEVICES=$gpu /usr/bin/time -f "$name wall %e s" python3 scripts/train.py --config configs/mnist_paper.yaml \
     train.steps=$STEPS log.sample_every=1000 log.checkpoint_every=$STEPS log.progress=false run.dir=runs/gpu/$name "$@" \
     > runs/gpu/$name.log 2>&1
   CUDA_VISIBLE_DEVICES=$gpu python3 scripts/evaluate.py runs/gpu/$name --metrics modes,cfid --n 10000 --device cuda \
