@@ -138,6 +138,9 @@ def test_live_weights_of_an_averaged_checkpoint_can_be_chosen(tmp_path, mnist_te
     live, _ = load_model(tmp_path / "run", weights="live")
     for key, value in live.state_dict().items():
         assert torch.equal(value, state["generator"][key]), key
+    from wgan import load_generator
+    same = load_generator(tmp_path / "run", weights="live")
+    assert all(torch.equal(a, b) for a, b in zip(same.state_dict().values(), live.state_dict().values()))
     with pytest.raises(ValueError, match="weights must be one of average, live"):
         load_model(tmp_path / "run", weights="best")
 

@@ -330,9 +330,9 @@ def load_model(path: Optional[PathLike] = None, device="cpu",
     return _build(path, info.generator_kwargs(), tensors, target), info
 
 
-def load_generator(path: Optional[PathLike] = None, device="cpu") -> Generator:
+def load_generator(path: Optional[PathLike] = None, device="cpu", weights: str = "average") -> Generator:
     """The eval-mode generator of an export, checkpoint or run directory (see ``load_model``)."""
-    return load_model(path, device)[0]
+    return load_model(path, device, weights)[0]
 
 
 def model_info(path: Optional[PathLike] = None) -> ModelInfo:
