@@ -37,6 +37,7 @@ from .distributed import (
     gather_objects,
     parameter_checksums,
 )
+from .critic_watch import CriticWatch
 from .ema import GeneratorAverage
 from .models import build_models, count_parameters
 from .objectives import clip_weights, critic_loss, em_estimate, generator_loss, gradient_penalty
@@ -157,6 +158,7 @@ class Trainer:
         self.opt_g = make_optimizer(self.generator.parameters(), cfg, self.use_graphs)
         self.opt_c = make_optimizer(self.critic.parameters(), cfg, self.use_graphs)
         self.ema = GeneratorAverage(self.generator, t.ema, t.batch_size) if t.ema else None
+        self.critic_watch = CriticWatch() if t.objective == "wgan" else None
         self.noise = torch.Generator(device=self.device).manual_seed(noise_seed(t.seed, dist_ctx.rank, 0))
         fixed = torch.Generator().manual_seed(t.seed + 2)
         self.fixed_z = torch.randn(cfg.log.n_samples, cfg.model.z_dim, generator=fixed).to(self.device)
@@ -477,6 +479,9 @@ class Trainer:
                     metrics = self._log_scalars(writer, now - tick, self.step - tick_step)
                     tick, tick_step = now, self.step
                     bar.set_postfix(em=f"{metrics['em_distance']:.4f}")
+                    warning = self.critic_watch and self.critic_watch.update(self.step, metrics["em_distance"])
+                    if warning:
+                        self.echo(warning)
                 # Under torchrun the ranks agree on stopping at log steps (one tiny collective),
                 # so that all of them reach the same checkpoint.
                 stop = (any_rank(self._stop_signal is not None, self.dist, self.device) if log_now
