@@ -256,7 +256,8 @@ def main() -> int:
     print(f"  generator weight average (train.ema=0.999) after 20 steps: max absolute difference {avg_diff:.2e}")
     if args.out:
         with open(args.out, "w") as handle:
-            json.dump({"card": card, "torch": torch.__version__, "rows": rows, "max_rel_loss_diff": rel, "max_abs_average_diff": avg_diff,
+            json.dump({"card": card, "torch": torch.__version__, "rows": rows, "max_rel_loss_diff": rel,
+                       "max_abs_average_diff": avg_diff,
                        "eager_trace": eager, "graph_trace": graph}, handle, indent=1)
     if args.profile:
         profile_eager(mnist, args.profile)

@@ -26,6 +26,7 @@ import torch
 from . import checkpoint as ckpt
 from . import sampling
 from .config import Config, ConfigError
+from .critic_watch import CriticWatch
 from .data import ImageDataset, RealSampler, load_dataset, to_unit_range
 from .distributed import (
     SINGLE,
@@ -37,7 +38,6 @@ from .distributed import (
     gather_objects,
     parameter_checksums,
 )
-from .critic_watch import CriticWatch
 from .ema import GeneratorAverage
 from .models import build_models, count_parameters
 from .objectives import clip_weights, critic_loss, em_estimate, generator_loss, gradient_penalty
@@ -555,7 +555,8 @@ class Trainer:
         if fid is not None and fid < self.best_fid:
             self.best_fid = fid
             save_generator(self.sampling_generator(),
-                           os.path.join(self.cfg.run.dir, "best_generator.safetensors"), step=self.step, dataset=self.cfg.data.name, objective=self.objective)
+                           os.path.join(self.cfg.run.dir, "best_generator.safetensors"), step=self.step,
+                           dataset=self.cfg.data.name, objective=self.objective)
         return metrics
 
     def sample_many(self, n: int) -> torch.Tensor:
