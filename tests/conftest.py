@@ -34,6 +34,13 @@ def tiny_args() -> list[str]:
     return list(TINY_ARGS)
 
 
+@pytest.fixture(scope="session")
+def mnist_test():
+    """The bundled MNIST test split (10,000 images), loaded once per test session."""
+    from wgan.data import load_mnist
+    return load_mnist(os.path.join(REPO, "data"), "test")
+
+
 @pytest.fixture
 def tiny_overrides(tmp_path) -> list[str]:
     """Overrides for a tiny CPU run in ``tmp_path/run``."""

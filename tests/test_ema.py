@@ -4,6 +4,7 @@ import os
 
 import pytest
 import torch
+from conftest import TINY_ARGS
 
 from wgan.checkpoint import list_checkpoints, read_checkpoint
 from wgan.config import ConfigError, load_config
@@ -13,18 +14,10 @@ from wgan.models import Generator
 from wgan.trainer import Trainer, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ["data.image_size=16", "model.g_width=4", "model.c_width=4", "model.z_dim=8", "train.batch_size=8",
-        "train.device=cpu", f"data.root={os.path.join(REPO, 'data')}", "log.progress=false"]
 
 
 def tiny(run_dir, *extra):
-    return load_config(None, TINY + [f"run.dir={run_dir}", *extra])
-
-
-@pytest.fixture(scope="module")
-def mnist_test():
-    from wgan.data import load_mnist
-    return load_mnist(os.path.join(REPO, "data"), "test")
+    return load_config(None, TINY_ARGS + [f"run.dir={run_dir}", *extra])
 
 
 def quiet(_):

@@ -18,12 +18,6 @@ def tiny(tmp_path, *extra):
     return load_config(None, TINY + [f"run.dir={tmp_path / 'run'}", *extra])
 
 
-@pytest.fixture(scope="module")
-def mnist_test():
-    from wgan.data import load_mnist
-    return load_mnist(os.path.join(REPO, "data"), "test")
-
-
 def quiet(_):
     pass
 
