@@ -104,7 +104,8 @@ BAD_OVERRIDES = [
     (["train.betas=" + "[" * 600 + "]" * 600], ["train.betas"]),                  # RecursionError in PyYAML
     (["data.name=imagenet"], ["data.name", "did you mean"]),
     (["data.name=mni\u2028st"], ["data.name", "\\u2028"]),                          # a line separator stays escaped
-    (["train.objective=wgan-gp"], ["model.c_norm=batch cannot be used with train.objective=wgan-gp"]),
+    (["train.objective=wgan-gp", "model.c_norm=batch"],
+     ["model.c_norm=batch cannot be used with train.objective=wgan-gp"]),
     (["log.progress=maybe"], ["log.progress must be true or false"]),
     (["run.dir="], ["run.dir must not be empty"]),
     (["train.lr=!!python/object/apply:os.system ['touch PWNED']"], ["train.lr must be a number"]),

@@ -85,6 +85,10 @@ def test_objective_defaults_fill_only_unset_keys(overrides, expected):
 def test_wgan_gp_with_batchnorm_critic_is_rejected_naming_the_key():
     with pytest.raises(ConfigError, match=r"model\.c_norm"):
         load_config(None, ["train.objective=wgan-gp", "model.c_norm=batch"])
+    # Left unset, the critic's normalisation follows the objective.
+    assert load_config(None, ["train.objective=wgan-gp"]).model.c_norm == "layer"
+    assert load_config(None, ["train.objective=wgan"]).model.c_norm == "batch"
+    assert load_config(None, ["train.objective=gan"]).model.c_norm == "batch"
 
 
 @pytest.fixture(scope="module")

@@ -90,7 +90,8 @@ class ModelConfig:
     g_width: int = 64                   # generator width (DCGAN ngf): channels of its last hidden layer
     c_width: int = 64                   # critic width (DCGAN ndf): channels of its first layer
     g_norm: str = "batch"               # generator normalisation: batch | none
-    c_norm: str = "batch"               # critic normalisation: none | batch | instance | layer
+    c_norm: Optional[str] = None        # critic normalisation: none | batch | instance | layer; None = objective
+                                        # default (batch; layer for wgan-gp, whose penalty is per sample)
 
 
 @dataclass
@@ -343,6 +344,8 @@ def load_config(path: Optional[str] = None, overrides: Optional[list[str]] = Non
 
 
 def apply_objective_defaults(cfg: Config) -> None:
+    if cfg.model.c_norm is None:
+        cfg.model.c_norm = "layer" if cfg.train.objective == "wgan-gp" else "batch"
     defaults = OBJECTIVE_DEFAULTS.get(cfg.train.objective)
     if defaults is None:
         return  # validate() reports the unknown objective
