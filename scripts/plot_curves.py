@@ -57,7 +57,8 @@ def ranks(values: list[float]) -> list[float]:
 
 
 def spearman(x: list[float], y: list[float]) -> float:
-    """Spearman's rank correlation: Pearson's correlation of the ranks."""
+    """Spearman's rank correlation: Pearson's correlation of the ranks (a few lines, so that
+    scipy need not become a dependency for one statistic)."""
     rx, ry = ranks(x), ranks(y)
     mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
     cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))

@@ -54,10 +54,10 @@ class GeneratorAverage:
         """Restart the average at the live weights (a run that turns ``train.ema`` on)."""
         torch._foreach_copy_(self._avg, [p.detach() for p in self._live])
 
-    def ready(self, step: int, z_dim: int) -> nn.Module:
+    def ready(self, step: int) -> nn.Module:
         """The averaged generator in eval mode, with BatchNorm statistics of its own weights."""
         if self.stats_step != step:
-            recompute_batchnorm_stats(self.module, z_dim, self.batch_size)
+            recompute_batchnorm_stats(self.module, self.module.z_dim, self.batch_size)
             self.stats_step = step
         return self.module
 

@@ -326,7 +326,7 @@ class Trainer:
         """Raise CheckpointError if ``state`` was made by models of another shape."""
         for name, module in (("generator", self.generator), ("generator_ema", self.generator),
                              ("critic", self.critic)):
-            if name == "generator_ema" and name not in state:
+            if name not in state:       # only the optional average can be absent (read_checkpoint checks)
                 continue
             own = module.state_dict()
             theirs = state[name]
@@ -391,7 +391,7 @@ class Trainer:
         weight average when ``train.ema`` is on (BatchNorm statistics refreshed), else the live one."""
         if self.ema is None:
             return self.generator
-        return self.ema.ready(self.step, self.cfg.model.z_dim)
+        return self.ema.ready(self.step)
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor) -> torch.Tensor:

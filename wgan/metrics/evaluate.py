@@ -19,6 +19,7 @@ import torch
 
 from .. import sampling
 from ..data import DatasetNotFound
+from ..export import WEIGHTS
 from .classifier import ASSET_PATH, ClassifierFeatures, ClassifierNotFound, classify, load_classifier
 from .features import as_uint8, extract_features
 from .fid import feature_stats, fid_from_stats, kernel_distance
@@ -176,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="example: evaluate.py runs/mnist --metrics fid,kid,modes --n 10000 --out results.json")
     parser.add_argument("model", nargs="+", help="run directory, training checkpoint (.pt) or exported generator; "
                                                  "several are evaluated in one process (networks loaded once)")
-    parser.add_argument("--weights", default="average", choices=("average", "live"),
+    parser.add_argument("--weights", default="average", choices=WEIGHTS,
                         help="of a checkpoint trained with train.ema: the weight average (default) or the live "
                              "weights")
     parser.add_argument("--metrics", default=None, help=f"comma list from {', '.join(METRICS)} "
