@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Weak scaling under torchrun: critic images/s at a fixed per-GPU batch for 1..N GPUs.
 
-    python scripts/scaling.py --gpus 1 2 4 [--batch 256] [--steps 300] [--out scaling.json]
+    python scripts/scaling.py --gpus 1 2 4 [--batch 256] [--steps 300] [--modes graphs eager] [--out scaling.json]
 
 Each world size trains configs/mnist_paper.yaml (64x64 MNIST) for --steps generator steps with
-`torchrun --standalone --nproc_per_node=N`, CUDA graphs off in every row (they are off under
-torchrun), and reports the median of the logged `images_per_sec` (all ranks together) after
-the first third of the run. NCCL settings are whatever the environment holds (printed).
+`torchrun --standalone --nproc_per_node=N`, once per mode (`graphs`: CUDA graphs with the NCCL
+all-reduces captured in them, the default; `eager`: train.cuda_graphs=false), and reports the
+median of the logged `images_per_sec` (all ranks together) after the first third of the run;
+speed-ups are against one GPU in the same mode. NCCL settings are whatever the environment holds (printed).
 ``--comm`` first times a bare NCCL all-reduce of the 64x64 critic's and generator's flat
 gradient buffers (10.5 and 13.6 MiB) at each world size: what the interconnect costs a step.
 """
@@ -22,16 +23,16 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(nproc: int, batch: int, steps: int) -> float:
+def run(nproc: int, batch: int, steps: int, graphs: bool) -> float:
     run_dir = tempfile.mkdtemp(prefix=f"scale{nproc}-")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
            os.path.join(REPO, "scripts", "train.py"), "--config", os.path.join(REPO, "configs", "mnist_paper.yaml"),
-           f"train.batch_size={batch}", f"train.steps={steps}", "train.cuda_graphs=false", "log.progress=false",
+           f"train.batch_size={batch}", f"train.steps={steps}", f"train.cuda_graphs={str(graphs).lower()}", "log.progress=false",
            f"log.log_every={max(1, steps // 15)}", f"log.checkpoint_every={steps}", f"log.sample_every={steps}",
            f"run.dir={run_dir}"]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if done.returncode != 0:
-        raise SystemExit(f"{nproc} GPUs failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{nproc} GPUs ({'graphs' if graphs else 'eager'}) failed:\n{done.stderr[-3000:]}")
     with open(os.path.join(run_dir, "metrics.jsonl")) as handle:
         rows = [json.loads(line) for line in handle]
     rates = [r["images_per_sec"] for r in rows if "images_per_sec" in r and r["step"] > steps // 3]
@@ -81,6 +82,7 @@ def main() -> int:
     parser.add_argument("--gpus", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--batch", type=int, default=256, help="per-GPU batch")
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--modes", nargs="+", choices=["graphs", "eager"], default=["graphs", "eager"])
     parser.add_argument("--out")
     parser.add_argument("--comm", action="store_true", help="also time bare all-reduces of the bucket sizes")
     parser.add_argument("--comm-worker", action="store_true", help=argparse.SUPPRESS)
@@ -96,16 +98,16 @@ def main() -> int:
             if n > 1:
                 timings[n] = comm(n)
                 print(f"{n} GPUs: all-reduce " + ", ".join(f"{mib} MiB {us:.0f} us" for mib, us in timings[n].items()))
-    results = {n: run(n, args.batch, args.steps) for n in args.gpus}
-    base = results[args.gpus[0]] / args.gpus[0]
-    print(f"{'GPUs':>4} {'critic images/s':>16} {'speed-up':>9} {'efficiency':>10}")
-    for n, rate in results.items():
-        print(f"{n:>4} {rate:>16,.0f} {rate / base:>9.2f} {rate / base / n:>10.2f}")
+    results = {mode: {n: run(n, args.batch, args.steps, mode == "graphs") for n in args.gpus} for mode in args.modes}
+    print(f"{'mode':>6} {'GPUs':>4} {'critic images/s':>16} {'speed-up':>9} {'efficiency':>10}")
+    for mode, rates in results.items():
+        base = rates[args.gpus[0]] / args.gpus[0]
+        for n, rate in rates.items():
+            print(f"{mode:>6} {n:>4} {rate:>16,.0f} {rate / base:>9.2f} {rate / base / n:>10.2f}")
     if args.out:
         with open(args.out, "w") as handle:
             json.dump({"per_gpu_batch": args.batch, "steps": args.steps, "nccl_env": nccl, "images_per_sec": results,
-                   "allreduce_us": timings},
-                      handle, indent=1)
+                       "allreduce_us": timings}, handle, indent=1)
     return 0
 
 

@@ -171,3 +171,38 @@ def test_metrics_during_training_are_logged(tmp_path, mnist_test):
     rows = [r for r in read_metrics(cfg.run.dir) if "classes_covered" in r]
     assert [r["step"] for r in rows] == [2]
     assert 1 <= rows[0]["classes_covered"] <= 10 and rows[0]["class_kl"] >= 0
+
+
+def test_linear_lr_decay_reaches_zero_at_the_last_step_and_resumes_bitwise(tmp_path, mnist_test):
+    from wgan.trainer import TrainingInterrupted
+    common = ["train.steps=6", "train.lr=1e-3", "train.lr_decay=linear", "log.checkpoint_every=6",
+              "log.log_every=2", "log.sample_every=6"]
+    straight = Trainer(tiny(tmp_path / "a", *common), mnist_test, echo=quiet)
+    seen = []
+    straight.opt_g.register_step_pre_hook(lambda opt, *a: seen.append(opt.param_groups[0]["lr"]))
+    straight.opt_c.register_step_pre_hook(
+        lambda opt, *a: seen.append(opt.param_groups[0]["lr"]) if len(seen) % 2 == 0 else None)
+    straight.run()
+    # The critic's first step of each iteration and the generator's step see the same rate.
+    expected = [1e-3 * (1 - s / 6) for s in range(6)]
+    assert seen[0::2] == pytest.approx(expected) and seen[1::2] == pytest.approx(expected)
+    assert expected[-1] > 0 and straight.lr_at(6) == 0.0
+
+    stopped = Trainer(tiny(tmp_path / "b", *common), mnist_test, echo=quiet)
+    stopped.opt_g.register_step_post_hook(
+        lambda *a: setattr(stopped, "_stop_signal", 2) if stopped.step == 2 else None)  # during step 3
+    with pytest.raises(TrainingInterrupted, match="step 3"):
+        stopped.run()
+    train(tiny(tmp_path / "b", *common), mnist_test, echo=quiet)
+    step_a, gen_a, critic_a, _ = _weights(tmp_path / "a" / "run")
+    step_b, gen_b, critic_b, _ = _weights(tmp_path / "b" / "run")
+    assert step_a == step_b == 6
+    for a, b in ((gen_a, gen_b), (critic_a, critic_b)):
+        for key in a:
+            assert torch.equal(a[key], b[key]), key
+
+
+def test_unknown_lr_decay_is_refused_with_the_choices():
+    from wgan.config import ConfigError
+    with pytest.raises(ConfigError, match="train.lr_decay.*linear"):
+        load_config(None, TINY + ["train.lr_decay=cosine"])

@@ -22,6 +22,7 @@ OBJECTIVES = ("wgan", "wgan-gp", "gan")
 CRITIC_NORMS = ("none", "batch", "instance", "layer")
 GENERATOR_NORMS = ("batch", "none")
 OPTIMIZERS = ("rmsprop", "adam")
+LR_DECAYS = ("none", "linear")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "tf32", "bf16")
 
@@ -103,6 +104,7 @@ class TrainConfig:
     lr: Optional[float] = None          # learning rate of both optimisers; None = objective default (wgan 5e-5)
     optimizer: Optional[str] = None     # rmsprop | adam; None = objective default (wgan: rmsprop)
     betas: Optional[list] = None        # Adam betas; None = objective default
+    lr_decay: str = "none"              # none | linear: both learning rates fall linearly to 0 at train.steps
     clip: float = 0.01                  # wgan: critic weights are clipped to [-clip, clip]
     gp_lambda: float = 10.0             # wgan-gp: weight of the gradient penalty
     ema: float = 0.0                    # decay of an average of the generator's weights that grids, metrics and
@@ -396,6 +398,7 @@ def validate(cfg: Config) -> None:
     _at_least("train.n_critic", t.n_critic, 1)
     _positive("train.lr", t.lr)
     _choice("train.optimizer", t.optimizer, OPTIMIZERS)
+    _choice("train.lr_decay", t.lr_decay, LR_DECAYS)
     if len(t.betas) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1
                                     for b in t.betas):
         raise ConfigError(f"train.betas must be two numbers in [0, 1), e.g. [0.5, 0.999], got {_show(t.betas)}")

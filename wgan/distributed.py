@@ -56,12 +56,26 @@ def from_environment(device_name: str) -> DistContext:
 
 
 class GradientAverager:
-    """Averages the gradients of ``params`` across ranks with one all-reduce per call."""
+    """Averages the gradients of ``params`` across ranks with one all-reduce per call.
+
+    The gradients are copied into one persistent flat buffer, reduced, and copied back. The
+    buffer is allocated once, outside any CUDA graph, so the same all-reduce can be captured
+    in a graph and replayed: the collective always reads and writes the same memory.
+    """
 
     def __init__(self, params, ctx: DistContext):
         self.params = [p for p in params if p.requires_grad]
         self.ctx = ctx
         self.calls = 0            # all-reduces issued, for tests and the scaling report
+        self.flat = self.views = None
+        if ctx.enabled and self.params:
+            total = sum(p.numel() for p in self.params)
+            first = self.params[0]
+            self.flat = torch.empty(total, dtype=first.dtype, device=first.device)
+            offsets = [0]
+            for p in self.params:
+                offsets.append(offsets[-1] + p.numel())
+            self.views = [self.flat[a:b].view(p.shape) for p, a, b in zip(self.params, offsets, offsets[1:])]
 
     def __call__(self) -> None:
         if not self.ctx.enabled:
@@ -70,10 +84,10 @@ class GradientAverager:
             if p.grad is None:          # only before the first backward fills every gradient
                 p.grad = torch.zeros_like(p)
         grads = [p.grad for p in self.params]
-        flat = torch._utils._flatten_dense_tensors(grads)
-        dist.all_reduce(flat)
-        flat.div_(self.ctx.world_size)
-        torch._foreach_copy_(grads, torch._utils._unflatten_dense_tensors(flat, grads))
+        torch._foreach_copy_(self.views, grads)
+        dist.all_reduce(self.flat)
+        self.flat.div_(self.ctx.world_size)
+        torch._foreach_copy_(grads, self.views)
         self.calls += 1
 
 

@@ -150,13 +150,18 @@ class Trainer:
                               else torch.contiguous_format)
         self.generator.to(self.device, memory_format=self.memory_format)
         self.critic.to(self.device, memory_format=self.memory_format)
-        self.use_graphs = self.device.type == "cuda" and t.cuda_graphs and not dist_ctx.enabled
-        if t.cuda_graphs and self.device.type == "cuda" and dist_ctx.enabled:
-            self.echo("note: train.cuda_graphs is switched off under torchrun (all-reduce capture not validated)")
+        # Under torchrun the graphs hold the NCCL all-reduces too: every rank replays the same
+        # sequence of graphs, so the collectives pair up as they do eagerly.
+        self.use_graphs = self.device.type == "cuda" and t.cuda_graphs
         self.average_c = GradientAverager(self.critic.parameters(), dist_ctx)
         self.average_g = GradientAverager(self.generator.parameters(), dist_ctx)
         self.opt_g = make_optimizer(self.generator.parameters(), cfg, self.use_graphs)
         self.opt_c = make_optimizer(self.critic.parameters(), cfg, self.use_graphs)
+        # A graph bakes a float learning rate into its kernels; a decaying one must live in a
+        # device tensor that the graph reads and the host refills before each step.
+        self.lr_tensor = (torch.tensor(t.lr, device=self.device)
+                          if t.lr_decay != "none" and self.use_graphs else None)
+        self._install_lr()
         self.ema = GeneratorAverage(self.generator, t.ema, t.batch_size) if t.ema else None
         self.critic_watch = CriticWatch() if t.objective == "wgan" else None
         self.noise = torch.Generator(device=self.device).manual_seed(noise_seed(t.seed, dist_ctx.rank, 0))
@@ -175,6 +180,7 @@ class Trainer:
         self.alpha = torch.empty(b, device=self.device)
         self._reset_accumulators()
         self._graphs: Optional[tuple] = None
+        self._graph_collectives = (0, 0)     # all-reduces inside each graph (critic, generator)
         self._stop_signal: Optional[int] = None
         self._resumed_from: Optional[str] = None   # checkpoint this run resumed from, if any
         self._evaluator = None
@@ -245,6 +251,7 @@ class Trainer:
         self._draw_critic_inputs()
         if self._graphs is not None:
             self._graphs[0].replay()
+            self.average_c.calls += self._graph_collectives[0]
         else:
             self._critic_compute()
         self.critic_steps_done += 1
@@ -256,6 +263,7 @@ class Trainer:
         try:
             if self._graphs is not None:
                 self._graphs[1].replay()
+                self.average_g.calls += self._graph_collectives[1]
             else:
                 self._generator_compute()
         finally:
@@ -269,8 +277,32 @@ class Trainer:
             return 100
         return t.n_critic
 
+    def lr_at(self, step: int) -> float:
+        """Learning rate of both optimisers during generator step ``step`` (0-based)."""
+        t = self.cfg.train
+        if t.lr_decay == "linear":
+            return t.lr * max(0.0, 1.0 - step / t.steps)
+        return t.lr
+
+    def _install_lr(self) -> None:
+        """Point both optimisers at the learning-rate tensor (graphs) after building or loading them."""
+        if self.lr_tensor is not None:
+            for group in self.opt_g.param_groups + self.opt_c.param_groups:
+                group["lr"] = self.lr_tensor
+
+    def _set_lr(self) -> None:
+        if self.cfg.train.lr_decay == "none":
+            return
+        lr = self.lr_at(self.step)
+        if self.lr_tensor is not None:
+            self.lr_tensor.fill_(lr)            # a kernel, not a host sync
+        else:
+            for group in self.opt_g.param_groups + self.opt_c.param_groups:
+                group["lr"] = lr
+
     def train_step(self) -> None:
         """One iteration of Algorithm 1: n_critic critic steps, then one generator step."""
+        self._set_lr()
         for _ in range(self.critic_iters(self.step)):
             self.critic_step()
         self.generator_step()
@@ -279,16 +311,24 @@ class Trainer:
     def capture_graphs(self) -> None:
         """Capture the critic and generator updates as CUDA graphs (after eager warm-up steps)."""
         critic_graph, gen_graph = torch.cuda.CUDAGraph(), torch.cuda.CUDAGraph()
+        # No collective may be in flight when a capture starts (NCCL's watchdog would query its
+        # event mid-capture); "thread_local" keeps that watchdog thread's queries legal anyway.
+        barrier(self.dist)
         torch.cuda.synchronize()
-        with torch.cuda.graph(critic_graph):
+        mode = "thread_local" if self.dist.enabled else "global"
+        calls = self.average_c.calls, self.average_g.calls
+        with torch.cuda.graph(critic_graph, capture_error_mode=mode):
             self._critic_compute()
         self.critic.requires_grad_(False)
         try:
-            with torch.cuda.graph(gen_graph):
+            with torch.cuda.graph(gen_graph, capture_error_mode=mode):
                 self._generator_compute()
         finally:
             self.critic.requires_grad_(True)
         torch.cuda.synchronize()
+        # Capturing recorded the collectives once without running them: count them per replay.
+        self._graph_collectives = (self.average_c.calls - calls[0], self.average_g.calls - calls[1])
+        self.average_c.calls, self.average_g.calls = calls
         self._graphs = (critic_graph, gen_graph)
 
     def _eager_warmup_step(self) -> None:
@@ -338,6 +378,7 @@ class Trainer:
         self.critic.load_state_dict(state["critic"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_c.load_state_dict(state["opt_c"])
+        self._install_lr()                     # loading replaced the groups' learning rates
         self.step = int(state["step"])
         self.critic_steps_done = int(state.get("critic_steps", 0))
         self.fixed_z = state["fixed_z"].to(self.device)
