@@ -30,6 +30,7 @@ def test_two_gloo_ranks_train_identically_and_resume(tmp_path):
     # check_replicas compared parameter checksums of both ranks at steps 2 and 4 (it raises otherwise)
     assert re.search(r"all-reduces per generator step: 4\.0", first.stdout), first.stdout[-1000:]
     assert first.stdout.count("resolved config") == 1               # only rank 0 speaks
+    assert "2 processes x batch 8 = global batch 16" in first.stdout
     assert [s for s, _ in list_checkpoints(run_dir)] == [4]
     state = read_checkpoint(list_checkpoints(run_dir)[-1][1])
     assert state["world_size"] == 2 and len(state["rng"]["ranks"]) == 2

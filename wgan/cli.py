@@ -20,7 +20,7 @@ import torch
 from .checkpoint import CheckpointError
 from .config import ConfigError, escape_controls, load_config
 from .data import DatasetNotFound, load_dataset
-from .distributed import from_environment
+from .distributed import from_environment, shutdown
 from .rundir import RunDirError, preflight
 
 EXIT_BAD_INPUT = 2        # bad config, missing data, unusable run directory or checkpoints
@@ -137,5 +137,6 @@ def train_main(argv: list[str]) -> int:
             raise
         return _fail("out of memory building the models or a batch; lower train.batch_size, model.g_width, "
                      "model.c_width or data.image_size")
+    shutdown(dist_ctx)      # only after success: a rank that failed must not wait for the others here
     print(f"done: {result.step} generator steps in {result.run_dir} (checkpoint {result.last_checkpoint})")
     return 0

@@ -51,7 +51,10 @@ def from_environment(device_name: str) -> DistContext:
     if not dist.is_initialized():
         if use_cuda:
             torch.cuda.set_device(local)
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+            # device_id binds the communicator to this rank's GPU (barrier() needs no guess).
+            dist.init_process_group("nccl", device_id=torch.device("cuda", local))
+        else:
+            dist.init_process_group("gloo")
     return DistContext(rank=rank, world_size=world, local_rank=local)
 
 

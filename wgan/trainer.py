@@ -616,7 +616,9 @@ class Trainer:
         return (f"wgan: {cfg.train.objective} on {self.dataset.name} ({len(self.dataset)} images, "
                 f"{self.dataset.channels}ch, {cfg.data.image_size}px) | device {self.device} "
                 f"{'(CUDA graphs)' if self.use_graphs else ''}| generator {count_parameters(self.generator):,} "
-                f"params, critic {count_parameters(self.critic):,} | seed {cfg.train.seed} | run dir {cfg.run.dir}")
+                f"params, critic {count_parameters(self.critic):,} | seed {cfg.train.seed} | run dir {cfg.run.dir}"
+                + (f" | {self.dist.world_size} processes x batch {cfg.train.batch_size} = global batch "
+                   f"{self.dist.world_size * cfg.train.batch_size}" if self.dist.enabled else ""))
 
 
 class _SignalCatcher:
