@@ -3,7 +3,8 @@
 # for its config's train.steps (TRAIN_SECONDS is only a safety limit: SIGINT, the trainer
 # checkpoints and stops), then evaluated on the same GPU by what the dataset allows:
 #   mnist:         FID/KID (10k vs test) + classifier metrics of the weight average, fid_2k of
-#                  every checkpoint (the EM-vs-FID rank correlation); needs INCEPTION
+#                  every checkpoint (the EM-vs-FID rank correlation); without INCEPTION only
+#                  the classifier metrics
 #   stacked_mnist: modes and KL over 26,000 samples at every checkpoint
 #   other:         exported only (FID afterwards, where the Inception network is)
 #   OUT=folder bash docs/results/gpu_quality.sh "name|config|override override ..." ...
@@ -31,10 +32,15 @@ one() {  # gpu "name|config|overrides"
   echo "train exit $?" >> $W/$name.log
   case $(python3 -c "import yaml,sys; print(yaml.safe_load(open('$dir/config.yaml'))['data']['name'])") in
     mnist)
+      if [ ! -f "$INCEPTION" ]; then    # not carried: the classifier metrics only, FID afterwards
+        python3 scripts/evaluate.py $dir --metrics modes,cfid --n 10000 --device cuda \
+          --out $dir/final_average.json >> $W/$name.log 2>&1
+      else
       python3 scripts/evaluate.py $dir --metrics fid,kid,modes,cfid --n 10000 --inception "$INCEPTION" \
         --device cuda --out $dir/final_average.json >> $W/$name.log 2>&1
       python3 scripts/evaluate.py $dir/checkpoints/step_*.pt --metrics fid --n "$N_CKPT" --inception "$INCEPTION" \
-        --device cuda --out $dir/fid2k.json > /dev/null 2>> $W/$name.log ;;
+        --device cuda --out $dir/fid2k.json > /dev/null 2>> $W/$name.log
+      fi ;;
     stacked_mnist)
       python3 scripts/evaluate.py $dir/checkpoints/step_*.pt --metrics modes --n 26000 --device cuda \
         --out $dir/modes.json > $dir/modes.txt 2>> $W/$name.log ;;
