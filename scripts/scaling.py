@@ -27,9 +27,9 @@ def run(nproc: int, batch: int, steps: int, graphs: bool) -> float:
     run_dir = tempfile.mkdtemp(prefix=f"scale{nproc}-")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
            os.path.join(REPO, "scripts", "train.py"), "--config", os.path.join(REPO, "configs", "mnist_paper.yaml"),
-           f"train.batch_size={batch}", f"train.steps={steps}", f"train.cuda_graphs={str(graphs).lower()}", "log.progress=false",
-           f"log.log_every={max(1, steps // 15)}", f"log.checkpoint_every={steps}", f"log.sample_every={steps}",
-           f"run.dir={run_dir}"]
+           f"train.batch_size={batch}", f"train.steps={steps}", f"train.cuda_graphs={str(graphs).lower()}",
+           "log.progress=false", f"log.log_every={max(1, steps // 15)}", f"log.checkpoint_every={steps}",
+           f"log.sample_every={steps}", f"run.dir={run_dir}"]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if done.returncode != 0:
         raise SystemExit(f"{nproc} GPUs ({'graphs' if graphs else 'eager'}) failed:\n{done.stderr[-3000:]}")

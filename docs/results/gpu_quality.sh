@@ -36,10 +36,10 @@ one() {  # gpu "name|config|overrides"
         python3 scripts/evaluate.py $dir --metrics modes,cfid --n 10000 --device cuda \
           --out $dir/final_average.json >> $W/$name.log 2>&1
       else
-      python3 scripts/evaluate.py $dir --metrics fid,kid,modes,cfid --n 10000 --inception "$INCEPTION" \
-        --device cuda --out $dir/final_average.json >> $W/$name.log 2>&1
-      python3 scripts/evaluate.py $dir/checkpoints/step_*.pt --metrics fid --n "$N_CKPT" --inception "$INCEPTION" \
-        --device cuda --out $dir/fid2k.json > /dev/null 2>> $W/$name.log
+        python3 scripts/evaluate.py $dir --metrics fid,kid,modes,cfid --n 10000 --inception "$INCEPTION" \
+          --device cuda --out $dir/final_average.json >> $W/$name.log 2>&1
+        python3 scripts/evaluate.py $dir/checkpoints/step_*.pt --metrics fid --n "$N_CKPT" --inception "$INCEPTION" \
+          --device cuda --out $dir/fid2k.json > /dev/null 2>> $W/$name.log
       fi ;;
     stacked_mnist)
       python3 scripts/evaluate.py $dir/checkpoints/step_*.pt --metrics modes --n 26000 --device cuda \
