@@ -117,6 +117,7 @@ class TrainConfig:
     channels_last: bool = False         # CUDA only: NHWC memory layout for models and batches
     cuda_graphs: bool = True            # CUDA only: replay captured critic/generator steps
     check_replicas: bool = False        # torchrun debug: assert equal parameters on all ranks at log steps
+    deterministic: bool = False         # CUDA: deterministic cuDNN algorithms, no autotuning (bitwise repeatable)
 
 
 @dataclass

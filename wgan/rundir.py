@@ -30,7 +30,7 @@ LOCK_NAME = ".lock"
 CONFIG_NAME = "config.yaml"
 # Keys that may change between a run and its resumption without changing the experiment.
 RESUMABLE_KEYS = ("train.steps", "train.device", "train.cuda_graphs", "train.precision", "train.channels_last",
-                  "train.check_replicas", "train.ema",
+                  "train.check_replicas", "train.deterministic", "train.ema",
                   "data.root", "data.on_device", "run.dir")
 RESUMABLE_SECTIONS = ("log",)
 

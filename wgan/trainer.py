@@ -138,7 +138,10 @@ class Trainer:
             raise ConfigError(f"train.batch_size={t.batch_size} x {dist_ctx.world_size} processes is larger than "
                               f"the dataset ({len(self.dataset)} images); lower train.batch_size")
         if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
+            # Autotuning picks the fastest algorithm by timing, which can differ between runs
+            # and change the rounding; deterministic mode trades that speed for repeatability.
+            torch.backends.cudnn.benchmark = not t.deterministic
+            torch.backends.cudnn.deterministic = t.deterministic
             # PyTorch lets cuDNN use TF32 by default; "fp32" means fp32 here, so it is opt-in.
             tf32 = t.precision != "fp32"
             torch.backends.cudnn.allow_tf32 = tf32
