@@ -221,6 +221,17 @@ def test_stacked_mnist_modes_of_real_stacks(mnist_test, small_root, tmp_path):
     # The classifier is ~99% right per digit, so the counts are those of the true labels, nearly.
     assert abs(found["modes_covered"] - truth["covered"]) <= 15 and truth["covered"] > 700
     assert found["mode_kl"] == pytest.approx(truth["kl"], abs=0.03)
+    true_digits = torch.stack([stacked.labels // 100, stacked.labels // 10 % 10, stacked.labels % 10], 1)
+    true_channel_kl = sum(mode_metrics(true_digits[:, c], 10)["kl"] for c in range(3)) / 3
+    assert found["channel_kl"] == pytest.approx(true_channel_kl, abs=0.01)
+    assert found["digit_confidence"] > 0.95
+
+    # One digit in every red channel: that channel's KL is log 10, and the mean over channels shows it.
+    one_red = stacked.images.clone()
+    one_red[:, 0] = stacked.images[0, 0]
+    skewed = suite.compute(one_red, ["modes"])
+    assert skewed["channel_kl"] == pytest.approx((math.log(10) + 2 * true_channel_kl) / 3, abs=0.02)
+    assert skewed["modes_covered"] <= 100 and skewed["mode_kl"] > found["mode_kl"] + 1.5
 
 
 # ---------------------------------------------------------------------------------- Inception loader

@@ -112,9 +112,14 @@ class MetricSuite:
                 raise ValueError(f"Stacked MNIST images have 3 channels, got {images.shape[1]}")
             # Each channel is one digit: classify the three channels as separate grayscale images.
             probs, _ = classify(clf.model, images.transpose(0, 1).reshape(-1, 1, *images.shape[2:]))
-            digits = probs.argmax(1).view(3, -1).t()                     # N x 3
+            confidence, digits = probs.max(1)
+            digits = digits.view(3, -1).t()                                # N x 3
             found = mode_metrics(stacked_mode_labels(digits), 1000)
-            return {"modes_covered": found["covered"], "mode_kl": found["kl"]}
+            # Diagnostics of a high mode KL: uneven digits within each channel (their KL adds up
+            # to the mode KL when channels are independent) and how sure the classifier is.
+            channel_kl = sum(mode_metrics(digits[:, c], 10)["kl"] for c in range(3)) / 3
+            return {"modes_covered": found["covered"], "mode_kl": found["kl"], "channel_kl": channel_kl,
+                    "digit_confidence": float(confidence.mean())}
         if images.shape[1] != 1:
             raise ValueError(f"MNIST images have 1 channel, got {images.shape[1]}")
         probs, feats = classify(clf.model, images)
