@@ -72,13 +72,10 @@ class GradientAverager:
         self.calls = 0            # all-reduces issued, for tests and the scaling report
         self.flat = self.views = None
         if ctx.enabled and self.params:
-            total = sum(p.numel() for p in self.params)
+            sizes = [p.numel() for p in self.params]
             first = self.params[0]
-            self.flat = torch.empty(total, dtype=first.dtype, device=first.device)
-            offsets = [0]
-            for p in self.params:
-                offsets.append(offsets[-1] + p.numel())
-            self.views = [self.flat[a:b].view(p.shape) for p, a, b in zip(self.params, offsets, offsets[1:])]
+            self.flat = torch.empty(sum(sizes), dtype=first.dtype, device=first.device)
+            self.views = [v.view(p.shape) for v, p in zip(self.flat.split(sizes), self.params)]
 
     def __call__(self) -> None:
         if not self.ctx.enabled:
