@@ -24,7 +24,7 @@ torch.set_num_threads(1)
 # A model and data small enough that a generator step takes milliseconds on one CPU core:
 # MNIST's test split (10,000 images, shipped in data/MNIST/raw) at 16x16, widths 4, batch 8.
 TINY_ARGS = ["data.image_size=16", "model.g_width=4", "model.c_width=4", "model.z_dim=8", "train.batch_size=8",
-             "train.device=cpu", "data.split=test", f"data.root={os.path.join(REPO, 'data')}",
+             "system.device=cpu", "data.split=test", f"data.root={os.path.join(REPO, 'data')}",
              "log.progress=false"]
 
 

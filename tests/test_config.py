@@ -44,7 +44,7 @@ def test_round_trip_through_yaml(tmp_path):
     ("train.batch_size=0", "train.batch_size must be >= 1, got 0"),
     ("train.steps=ten", "train.steps must be an integer, got 'ten'"),
     ("train.lr=fast", "train.lr must be a number, got 'fast'"),
-    ("train.device=tpu", "train.device must be one of auto, cpu, cuda, got 'tpu'"),
+    ("system.device=tpu", "system.device must be one of auto, cpu, cuda, got 'tpu'"),
     ("data.name=mnsit", "did you mean 'mnist'?"),
     ("train.lr", "not of the form key=value"),
 ])

@@ -75,7 +75,7 @@ def test_bad_config_file_gives_one_line_naming_the_key_and_the_fix(name, workdir
     assert not os.path.exists(workdir / "PWNED")  # python_object_tag.yaml: nothing was executed
 
 
-TINY = ["data.image_size=16", "model.g_width=4", "model.c_width=4", "train.device=cpu", "data.split=test"]
+TINY = ["data.image_size=16", "model.g_width=4", "model.c_width=4", "system.device=cpu", "data.split=test"]
 
 BAD_OVERRIDES = [
     (["train.lr"], ["'train.lr' is not of the form key=value"]),
@@ -137,8 +137,8 @@ def test_empty_config_file_is_one_line_exit_2(workdir, capsys):
 def test_cuda_device_without_a_gpu_is_refused_before_loading_data(workdir, capsys, monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     monkeypatch.setattr(wgan.cli, "load_dataset", lambda cfg: pytest.fail("dataset loaded"))
-    rc = train_main(["train.device=cuda"])
-    assert_one_line_error(rc, capsys.readouterr().err, "train.device=cuda but no CUDA device is available")
+    rc = train_main(["system.device=cuda"])
+    assert_one_line_error(rc, capsys.readouterr().err, "system.device=cuda but no CUDA device is available")
 
 
 def test_unreadable_dataset_file_is_one_line_exit_2(workdir, capsys):

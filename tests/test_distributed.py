@@ -12,8 +12,8 @@ from wgan.data import RealSampler
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["data.image_size=16", "model.g_width=4", "model.c_width=4", "model.z_dim=8", "train.batch_size=8",
-        "train.device=cpu", "train.n_critic=3", "log.progress=false", "log.log_every=2", "log.checkpoint_every=4",
-        "log.sample_every=4", "train.check_replicas=true", f"data.root={os.path.join(REPO, 'data')}"]
+        "system.device=cpu", "train.n_critic=3", "log.progress=false", "log.log_every=2", "log.checkpoint_every=4",
+        "log.sample_every=4", "system.check_replicas=true", f"data.root={os.path.join(REPO, 'data')}"]
 
 
 def torchrun(nproc, run_dir, steps):

@@ -101,7 +101,7 @@ def test_wgan_gp_run_logs_penalty_and_a_penalty_free_em_estimate(tmp_path, mnist
     cfg = load_config(None, [
         "data.image_size=16", "model.z_dim=8", "model.g_width=4", "model.c_width=4", "model.c_norm=layer",
         "train.objective=wgan-gp", "train.steps=3", "train.batch_size=8", "train.n_critic=2",
-        "train.device=cpu", "log.log_every=1", "log.sample_every=3", "log.checkpoint_every=3",
+        "system.device=cpu", "log.log_every=1", "log.sample_every=3", "log.checkpoint_every=3",
         "log.progress=false", f"run.dir={tmp_path / 'run'}"])
     Trainer(cfg, mnist_subset, echo=lambda _: None).run()
     rows = read_metrics(str(tmp_path / "run"))

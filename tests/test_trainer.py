@@ -11,7 +11,7 @@ from wgan.trainer import Trainer, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["data.image_size=16", "model.g_width=4", "model.c_width=4", "model.z_dim=8", "train.batch_size=8",
-        "train.device=cpu", f"data.root={os.path.join(REPO, 'data')}", "log.progress=false"]
+        "system.device=cpu", f"data.root={os.path.join(REPO, 'data')}", "log.progress=false"]
 
 
 def tiny(tmp_path, *extra):

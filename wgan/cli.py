@@ -18,7 +18,7 @@ import warnings
 import torch
 
 from .checkpoint import CheckpointError
-from .config import ConfigError, escape_controls, load_config
+from .config import ConfigDeprecation, ConfigError, escape_controls, load_config
 from .data import DatasetNotFound, load_dataset
 from .distributed import from_environment, shutdown
 from .rundir import RunDirError, preflight
@@ -42,19 +42,23 @@ class _Parser(argparse.ArgumentParser):
 
 @contextlib.contextmanager
 def _checkpoint_warnings():
-    """Show load_latest's 'bad checkpoint, falling back' warnings as one ``warning: ...`` line each."""
+    """Show load_latest's 'bad checkpoint, falling back' warnings as one ``warning: ...`` line each,
+    and config deprecations as one ``note: ...`` line each."""
     with warnings.catch_warnings():
         original = warnings.showwarning
 
         def show(message, category, filename, lineno, file=None, line=None):
             text = str(message)
-            if issubclass(category, UserWarning) and text.startswith("checkpoint "):
+            if issubclass(category, ConfigDeprecation):
+                print(f"note: {escape_controls(text)}", file=sys.stderr)
+            elif issubclass(category, UserWarning) and text.startswith("checkpoint "):
                 print(f"warning: {escape_controls(text)}", file=sys.stderr)
             else:
                 original(message, category, filename, lineno, file, line)
 
         warnings.showwarning = show
         warnings.filterwarnings("always", message="checkpoint ", category=UserWarning)
+        warnings.filterwarnings("always", category=ConfigDeprecation)
         yield
 
 
@@ -112,12 +116,12 @@ def train_main(argv: list[str]) -> int:
             cfg = load_config(args.config, overrides)
             if not args.dry_run:
                 preflight(cfg)
-            resolve_device(cfg.train.device)
+            resolve_device(cfg.system.device)
             dataset = _load_data(cfg)
             if args.dry_run:  # only now: bad input must not leave an empty temporary directory behind
                 cfg.run.dir = tempfile.mkdtemp(prefix="wgan-dry-run-")
             # Under torchrun this joins the process group (NCCL on CUDA, gloo on CPU).
-            dist_ctx = from_environment(cfg.train.device)
+            dist_ctx = from_environment(cfg.system.device)
             result = train(cfg, dataset, dist_ctx=dist_ctx)
     except (ConfigError, DatasetNotFound, RunDirError, CheckpointError) as err:
         return _fail(str(err))

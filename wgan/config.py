@@ -12,13 +12,15 @@ import dataclasses
 import difflib
 import math
 import os
+import warnings
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
+from .objectives import OBJECTIVES
+
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "folder", "stacked_mnist")
-OBJECTIVES = ("wgan", "wgan-gp", "gan")
 CRITIC_NORMS = ("none", "batch", "instance", "layer")
 GENERATOR_NORMS = ("batch", "none")
 OPTIMIZERS = ("rmsprop", "adam")
@@ -29,6 +31,10 @@ PRECISIONS = ("fp32", "tf32", "bf16")
 
 class ConfigError(ValueError):
     """A configuration problem; the message is one line naming the key and the fix."""
+
+
+class ConfigDeprecation(FutureWarning):
+    """A config key that still works under an old name; the message names the new one."""
 
 
 MAX_INT = 2**31 - 1                     # upper bound of every integer key except train.seed
@@ -92,12 +98,12 @@ class ModelConfig:
     c_width: int = 64                   # critic width (DCGAN ndf): channels of its first layer
     g_norm: str = "batch"               # generator normalisation: batch | none
     c_norm: Optional[str] = None        # critic normalisation: none | batch | instance | layer; None = objective
-                                        # default (batch; layer for wgan-gp, whose penalty is per sample)
+                                        # default (batch; layer for the gradient penalties, none with spectral norm)
 
 
 @dataclass
 class TrainConfig:
-    objective: str = "wgan"             # wgan (weight clipping) | wgan-gp | gan (non-saturating baseline)
+    objective: str = "wgan"             # wgan (weight clipping) | wgan-gp | wgan-lp | wgan-sn | hinge | gan
     steps: int = 10000                  # generator steps (each follows n_critic critic steps)
     batch_size: int = 64                # images per critic and per generator step
     n_critic: int = 5                   # critic steps per generator step (Algorithm 1's n_critic)
@@ -106,12 +112,18 @@ class TrainConfig:
     betas: Optional[list] = None        # Adam betas; None = objective default
     lr_decay: str = "none"              # none | linear: both learning rates fall linearly to 0 at train.steps
     clip: float = 0.01                  # wgan: critic weights are clipped to [-clip, clip]
-    gp_lambda: float = 10.0             # wgan-gp: weight of the gradient penalty
+    gp_lambda: float = 10.0             # wgan-gp, wgan-lp: weight of the gradient penalty
     ema: float = 0.0                    # decay of an average of the generator's weights that grids, metrics and
                                         # exports use (e.g. 0.999); 0 = off, the live generator is used
     critic_warmup: bool = False         # official code's schedule: 100 critic steps for the first 25
                                         # generator steps and every 500th
     seed: int = 0                       # drives every random number generator of the run
+
+
+@dataclass
+class SystemConfig:
+    """How the machine runs the experiment; may change when a run is resumed elsewhere."""
+
     device: str = "auto"                # auto (cuda if available) | cpu | cuda
     precision: str = "fp32"             # CUDA math: fp32 (TF32 off) | tf32 (TF32 convs/matmuls) | bf16 (autocast)
     channels_last: bool = False         # CUDA only: NHWC memory layout for models and batches
@@ -143,6 +155,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    system: SystemConfig = field(default_factory=SystemConfig)
     log: LogConfig = field(default_factory=LogConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
@@ -153,14 +166,9 @@ class Config:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-# Defaults that depend on the objective; applied only where the config leaves the key unset.
-OBJECTIVE_DEFAULTS = {
-    "wgan": {"optimizer": "rmsprop", "lr": 5e-5, "betas": [0.5, 0.999]},
-    "wgan-gp": {"optimizer": "adam", "lr": 1e-4, "betas": [0.0, 0.9]},
-    "gan": {"optimizer": "adam", "lr": 2e-4, "betas": [0.5, 0.999]},
-}
-
 SECTIONS = {f.name: f.type for f in fields(Config)}
+# Machine settings that lived in train: before the system: section existed; still accepted.
+MOVED_KEYS = {f"train.{f.name}": f"system.{f.name}" for f in fields(SystemConfig)}
 
 
 def all_keys() -> list[str]:
@@ -315,10 +323,27 @@ def _flatten(tree: dict) -> dict[str, Any]:
     return flat
 
 
-def build_config(values: dict[str, Any]) -> Config:
+def _rename_moved_keys(values: dict[str, Any], warn: bool) -> dict[str, Any]:
+    """``values`` with the old spellings of moved keys (train.device, ...) renamed; with ``warn``,
+    one ConfigDeprecation per old key. A key given in both spellings keeps the new one's value."""
+    out = {}
+    for key, value in values.items():
+        new = MOVED_KEYS.get(key)
+        if new is None:
+            out[key] = value
+            continue
+        if warn:
+            warnings.warn(f"config key {key} is now {new} (machine settings moved to the system: section); "
+                          f"the old name still works", ConfigDeprecation, stacklevel=4)
+        out.setdefault(new, value)
+    return out
+
+
+def build_config(values: dict[str, Any], warn_moved: bool = True) -> Config:
     """Build a validated Config from dotted keys, e.g. ``{"train.lr": 1e-4}``."""
     cfg = Config()
     hints = {name: get_type_hints(type(getattr(cfg, name))) for name in SECTIONS}
+    values = _rename_moved_keys(values, warn_moved)
     for key, value in values.items():
         section, _, name = key.partition(".")
         if section not in SECTIONS or name not in hints[section]:
@@ -347,12 +372,13 @@ def load_config(path: Optional[str] = None, overrides: Optional[list[str]] = Non
 
 
 def apply_objective_defaults(cfg: Config) -> None:
-    if cfg.model.c_norm is None:
-        cfg.model.c_norm = "layer" if cfg.train.objective == "wgan-gp" else "batch"
-    defaults = OBJECTIVE_DEFAULTS.get(cfg.train.objective)
-    if defaults is None:
+    """Fill the keys the config leaves unset (None) from the objective's published defaults."""
+    objective = OBJECTIVES.get(cfg.train.objective)
+    if objective is None:
         return  # validate() reports the unknown objective
-    for key, value in defaults.items():
+    if cfg.model.c_norm is None:
+        cfg.model.c_norm = objective.critic_norm
+    for key, value in objective.defaults.items():
         if getattr(cfg.train, key) is None:
             setattr(cfg.train, key, value)
 
@@ -379,6 +405,7 @@ def _at_least(key: str, value: int, low: int) -> None:
 def validate(cfg: Config) -> None:
     """Check values and combinations; raise ConfigError with a one-line fix."""
     d, m, t, log = cfg.data, cfg.model, cfg.train, cfg.log
+    _choice("train.objective", t.objective, tuple(OBJECTIVES))     # first: other defaults depend on it
     _choice("data.name", d.name, DATASETS)
     _choice("data.split", d.split, ("train", "test"))
     size = d.image_size
@@ -393,7 +420,6 @@ def validate(cfg: Config) -> None:
     _at_least("model.c_width", m.c_width, 1)
     _choice("model.g_norm", m.g_norm, GENERATOR_NORMS)
     _choice("model.c_norm", m.c_norm, CRITIC_NORMS)
-    _choice("train.objective", t.objective, OBJECTIVES)
     _at_least("train.steps", t.steps, 1)
     _at_least("train.batch_size", t.batch_size, 1)
     _at_least("train.n_critic", t.n_critic, 1)
@@ -410,12 +436,11 @@ def validate(cfg: Config) -> None:
                           f"got {_show(t.ema)}")
     _positive("train.clip", t.clip)
     _positive("train.gp_lambda", t.gp_lambda)
-    _choice("train.device", t.device, DEVICES)
-    _choice("train.precision", t.precision, PRECISIONS)
-    if t.objective == "wgan-gp" and m.c_norm == "batch":
-        raise ConfigError(
-            "model.c_norm=batch cannot be used with train.objective=wgan-gp: the gradient penalty is "
-            "per sample and BatchNorm mixes samples; set model.c_norm to layer, instance or none")
+    _choice("system.device", cfg.system.device, DEVICES)
+    _choice("system.precision", cfg.system.precision, PRECISIONS)
+    problem = OBJECTIVES[t.objective].check(cfg)
+    if problem:
+        raise ConfigError(problem)
     _at_least("log.log_every", log.log_every, 1)
     _at_least("log.sample_every", log.sample_every, 1)
     _at_least("log.checkpoint_every", log.checkpoint_every, 1)
@@ -428,5 +453,31 @@ def validate(cfg: Config) -> None:
 
 
 def config_from_dict(tree: dict) -> Config:
-    """Rebuild a Config from ``Config.to_dict()`` output (e.g. a checkpoint's copy)."""
-    return build_config(_flatten(tree))
+    """Rebuild a Config from ``Config.to_dict()`` output (e.g. a checkpoint's copy); a config
+    saved before the system: section existed is read silently."""
+    return build_config(_flatten(tree), warn_moved=False)
+
+
+# What a resumed run may change without becoming another experiment: how the machine runs it
+# (system), what it writes (log, run), how long it trains, whether an average of the generator
+# is kept for sampling (the average starts from the current weights), and where the data lives.
+RESUMABLE_SECTIONS = ("system", "log", "run")
+RESUMABLE_KEYS = ("train.steps", "train.ema", "data.root", "data.on_device")
+
+
+def resume_conflict(saved: dict, cfg: Config) -> Optional[tuple[str, Any, Any]]:
+    """The first (key, saved value, new value) that a resume of a run saved as ``saved`` (a
+    ``to_dict()`` tree) with ``cfg`` may not change, or None when ``cfg`` continues that run."""
+    old, new = flat_config(saved), flat_config(cfg.to_dict())
+    for key in sorted(set(old) | set(new)):
+        if key in RESUMABLE_KEYS or key.split(".")[0] in RESUMABLE_SECTIONS:
+            continue
+        if old.get(key) != new.get(key):
+            return key, old.get(key), new.get(key)
+    return None
+
+
+def flat_config(tree: dict) -> dict[str, Any]:
+    """A saved or current config as {dotted key: value}, old key spellings renamed."""
+    return _rename_moved_keys({f"{section}.{key}": value for section, body in tree.items()
+                               if isinstance(body, dict) for key, value in body.items()}, warn=False)

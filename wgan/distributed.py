@@ -40,7 +40,7 @@ SINGLE = DistContext()
 def from_environment(device_name: str) -> DistContext:
     """Join the process group when started by torchrun, else return the single-process context.
 
-    NCCL on CUDA, gloo on CPU. ``device_name`` is the config's train.device (auto|cpu|cuda).
+    NCCL on CUDA, gloo on CPU. ``device_name`` is the config's system.device (auto|cpu|cuda).
     """
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         return SINGLE

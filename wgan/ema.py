@@ -75,22 +75,13 @@ def recompute_batchnorm_stats(generator: nn.Module, z_dim: int, batch_size: int,
     """Replace the running statistics of every BatchNorm layer of ``generator`` by their exact
     average over ``batches`` training-mode batches of fixed latents, then leave it in eval mode.
 
-    The batches have the training batch size, so each layer sees the batch statistics it was
-    trained to expect. Latents come from a private CPU generator: no global RNG is touched.
+    ``torch.optim.swa_utils.update_bn`` does the averaging (reset, cumulative momentum, one pass,
+    momenta restored). The batches have the training batch size, so each layer sees the batch
+    statistics it was trained to expect. Latents come from a private CPU generator: no global RNG
+    is touched.
     """
-    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if norms:
-        device = next(generator.parameters()).device
-        rng = torch.Generator().manual_seed(seed)
-        momenta = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None           # cumulative average over the batches below
-        generator.train()
-        try:
-            for _ in range(batches):
-                generator(torch.randn(batch_size, z_dim, generator=rng).to(device))
-        finally:
-            for m, momentum in zip(norms, momenta):
-                m.momentum = momentum
+    device = next(generator.parameters()).device
+    rng = torch.Generator().manual_seed(seed)
+    latents = (torch.randn(batch_size, z_dim, generator=rng) for _ in range(batches))
+    torch.optim.swa_utils.update_bn(latents, generator, device=device)
     generator.eval()

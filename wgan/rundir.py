@@ -24,15 +24,10 @@ try:
 except ImportError:  # pragma: no cover - Windows: fall back to the pid-file protocol
     fcntl = None
 
-from .config import Config, ConfigError, config_from_dict
+from .config import Config, ConfigError, config_from_dict, resume_conflict
 
 LOCK_NAME = ".lock"
 CONFIG_NAME = "config.yaml"
-# Keys that may change between a run and its resumption without changing the experiment.
-RESUMABLE_KEYS = ("train.steps", "train.device", "train.cuda_graphs", "train.precision", "train.channels_last",
-                  "train.check_replicas", "train.deterministic", "train.ema",
-                  "data.root", "data.on_device", "run.dir")
-RESUMABLE_SECTIONS = ("log",)
 
 
 class RunDirError(RuntimeError):
@@ -202,27 +197,14 @@ class RunLock:
         self.release()
 
 
-def _flat(tree: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flat(value, name + "."))
-        else:
-            out[name] = value
-    return out
-
-
 def check_resume_compatible(saved: dict, cfg: Config) -> None:
     """Refuse to resume a run whose experiment-defining keys differ from ``cfg``."""
-    old, new = _flat(saved), _flat(cfg.to_dict())
-    for key in sorted(set(old) | set(new)):
-        if key in RESUMABLE_KEYS or key.split(".")[0] in RESUMABLE_SECTIONS:
-            continue
-        if old.get(key) != new.get(key):
-            raise ConfigError(
-                f"{key} is {new.get(key)!r} but the run in {cfg.run.dir} was started with {old.get(key)!r}; "
-                f"keep {key}={old.get(key)} to resume it, or choose a new run.dir")
+    conflict = resume_conflict(saved, cfg)
+    if conflict is not None:
+        key, old, new = conflict
+        raise ConfigError(
+            f"{key} is {new!r} but the run in {cfg.run.dir} was started with {old!r}; "
+            f"keep {key}={old} to resume it, or choose a new run.dir")
 
 
 def read_saved_config(run_dir: str):

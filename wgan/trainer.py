@@ -1,10 +1,11 @@
-"""The WGAN training loop (Algorithm 1 of Arjovsky et al. 2017) and its run bookkeeping.
+"""One training run: building, resume, the loop's cadence, logging, evaluation and signals.
 
-One generator step = ``n_critic`` critic steps (each on a fresh real batch and fresh noise,
-fakes computed without a graph, weights clipped after each step) followed by one generator
-step on fresh noise with the critic frozen. On CUDA the two steps are captured once as CUDA
-graphs and replayed: the math is the same kernels, without Python and launch overhead.
-Random inputs are always drawn outside the captured region, so both paths consume the same
+The algorithm itself lives in ``wgan/step.py`` (Algorithm 1 as ``critic_update`` and
+``generator_update``) and the objective's differences in ``wgan/objectives.py``; this module
+builds what they need, feeds them fresh random inputs, and wraps them: bf16 autocast around
+the networks' forwards, the gradient average across torchrun processes in the optimisers' step
+pre-hooks, and on CUDA capture into graphs (``wgan/graphs.py``) after a few eager steps. Random
+inputs are always drawn outside the captured region, so eager and graph runs consume the same
 random numbers in the same order.
 """
 
@@ -24,10 +25,12 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt
-from . import sampling
+from . import graphs, sampling
 from .config import Config, ConfigError
 from .critic_watch import CriticWatch
 from .data import ImageDataset, RealSampler, load_dataset, to_unit_range
+from .devices import DeviceUnavailable
+from .devices import resolve_device as _resolve_device
 from .distributed import (
     SINGLE,
     DistContext,
@@ -40,15 +43,17 @@ from .distributed import (
 )
 from .ema import GeneratorAverage
 from .models import build_models, count_parameters
-from .objectives import clip_weights, critic_loss, em_estimate, generator_loss, gradient_penalty
+from .objectives import get_objective
 from .rundir import RunLock, preflight, write_config
+from .step import critic_update, generator_update
 from .tracking import read_metrics
 
 EXIT_INTERRUPTED = 3      # stopped by SIGINT/SIGTERM after writing a checkpoint
 GRAPH_WARMUP_STEPS = 3    # eager generator steps before the CUDA graphs are captured
 EXIT_NONFINITE = 4        # a loss or weight became NaN/Inf; the last good checkpoint is kept
 
-# Per-critic-step quantities accumulated on the device between logs (no host sync per step).
+# Per-critic-step quantities accumulated on the device between logs (no host sync per step),
+# in the order of step.CriticStats.
 CRITIC_STATS = ("em_distance", "loss_critic", "critic_real", "critic_fake", "gradient_penalty", "gp_grad_norm")
 
 
@@ -69,11 +74,11 @@ class TrainResult:
 
 
 def resolve_device(name: str) -> torch.device:
-    """train.device (auto|cpu|cuda) as a torch.device; a missing GPU is a ConfigError."""
+    """system.device (auto|cpu|cuda) as a torch.device; a missing GPU is a ConfigError."""
     try:
-        return sampling.resolve_device(name)
-    except sampling.DeviceUnavailable:
-        raise ConfigError("train.device=cuda but no CUDA device is available; use train.device=auto or cpu") from None
+        return _resolve_device(name)
+    except DeviceUnavailable:
+        raise ConfigError("system.device=cuda but no CUDA device is available; use system.device=auto or cpu") from None
 
 
 def seed_everything(seed: int) -> None:
@@ -115,6 +120,24 @@ def make_optimizer(params, cfg: Config, capturable: bool) -> torch.optim.Optimiz
     return torch.optim.Adam(params, lr=t.lr, betas=tuple(t.betas), capturable=capturable)
 
 
+class Autocast:
+    """A network whose forward runs under bf16 autocast; everything else is the network's.
+
+    Wrapping the call, not the update, keeps the backward passes and the optimiser step out of
+    autocast, as PyTorch recommends, and keeps ``wgan/step.py`` free of precision concerns.
+    """
+
+    def __init__(self, module: torch.nn.Module):
+        self.module = module
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False):
+            return self.module(x)
+
+    def __getattr__(self, name):
+        return getattr(self.module, name)
+
+
 class Trainer:
     """Owns the models, optimisers, data sampler and RNGs of one run.
 
@@ -127,11 +150,11 @@ class Trainer:
                  echo: Callable[[str], None] = print, dist_ctx: DistContext = SINGLE):
         self.cfg, self.dist = cfg, dist_ctx
         self.echo = echo if dist_ctx.is_main else (lambda _: None)
-        t = cfg.train
-        self.device = resolve_device(t.device)
+        t, system = cfg.train, cfg.system
+        self.device = resolve_device(system.device)
         if self.device.type == "cuda" and dist_ctx.enabled:
             self.device = torch.device("cuda", dist_ctx.local_rank)
-        self.objective = t.objective
+        self.objective = get_objective(t.objective, t)
         seed_everything(t.seed)
         self.dataset = dataset if dataset is not None else load_dataset(cfg)
         if t.batch_size * dist_ctx.world_size > len(self.dataset):
@@ -140,39 +163,42 @@ class Trainer:
         if self.device.type == "cuda":
             # Autotuning picks the fastest algorithm by timing, which can differ between runs
             # and change the rounding; deterministic mode trades that speed for repeatability.
-            torch.backends.cudnn.benchmark = not t.deterministic
-            torch.backends.cudnn.deterministic = t.deterministic
+            torch.backends.cudnn.benchmark = not system.deterministic
+            torch.backends.cudnn.deterministic = system.deterministic
             # PyTorch lets cuDNN use TF32 by default; "fp32" means fp32 here, so it is opt-in.
-            tf32 = t.precision != "fp32"
+            tf32 = system.precision != "fp32"
             torch.backends.cudnn.allow_tf32 = tf32
             torch.backends.cuda.matmul.allow_tf32 = tf32
         self.sampler = RealSampler(self.dataset.images, cfg.data.image_size, t.batch_size, self.device,
                                    t.seed, cfg.data.on_device, dist_ctx.rank, dist_ctx.world_size)
-        self.generator, self.critic = build_models(cfg, self.dataset.channels)
-        self.memory_format = (torch.channels_last if t.channels_last and self.device.type == "cuda"
+        self.generator, critic = build_models(cfg, self.dataset.channels)
+        self.critic = self.objective.prepare_critic(critic)
+        self.memory_format = (torch.channels_last if system.channels_last and self.device.type == "cuda"
                               else torch.contiguous_format)
         self.generator.to(self.device, memory_format=self.memory_format)
         self.critic.to(self.device, memory_format=self.memory_format)
+        bf16 = system.precision == "bf16" and self.device.type == "cuda"
+        self._g_forward = Autocast(self.generator) if bf16 else self.generator
+        self._c_forward = Autocast(self.critic) if bf16 else self.critic
         # Under torchrun the graphs hold the NCCL all-reduces too: every rank replays the same
         # sequence of graphs, so the collectives pair up as they do eagerly.
-        self.use_graphs = self.device.type == "cuda" and t.cuda_graphs
-        self.average_c = GradientAverager(self.critic.parameters(), dist_ctx)
-        self.average_g = GradientAverager(self.generator.parameters(), dist_ctx)
+        self.use_graphs = self.device.type == "cuda" and system.cuda_graphs
         self.opt_g = make_optimizer(self.generator.parameters(), cfg, self.use_graphs)
         self.opt_c = make_optimizer(self.critic.parameters(), cfg, self.use_graphs)
-        # A graph bakes a float learning rate into its kernels; a decaying one must live in a
-        # device tensor that the graph reads and the host refills before each step.
-        self.lr_tensor = (torch.tensor(t.lr, device=self.device)
-                          if t.lr_decay != "none" and self.use_graphs else None)
-        self._install_lr()
+        # The gradient average across processes runs between backward and the optimiser step.
+        self.average_c = GradientAverager(self.critic.parameters(), dist_ctx)
+        self.average_g = GradientAverager(self.generator.parameters(), dist_ctx)
+        self.opt_c.register_step_pre_hook(lambda *_: self.average_c())
+        self.opt_g.register_step_pre_hook(lambda *_: self.average_g())
+        self.lr_schedules: list = []
+        self._lr_tensors: list = []
+        self._schedule_lr(0)
         self.ema = GeneratorAverage(self.generator, t.ema, t.batch_size) if t.ema else None
-        self.critic_watch = CriticWatch() if t.objective == "wgan" else None
+        self.critic_watch = CriticWatch() if self.objective.clips_weights else None
         self.noise = torch.Generator(device=self.device).manual_seed(noise_seed(t.seed, dist_ctx.rank, 0))
         fixed = torch.Generator().manual_seed(t.seed + 2)
         self.fixed_z = torch.randn(cfg.log.n_samples, cfg.model.z_dim, generator=fixed).to(self.device)
         self.step = 0
-        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)
-                         if t.precision == "bf16" and self.device.type == "cuda" else contextlib.nullcontext())
         self.critic_steps_done = 0
         # Static input buffers: the eager path and the captured graphs read the same tensors.
         b, z_dim = t.batch_size, cfg.model.z_dim
@@ -193,7 +219,7 @@ class Trainer:
     def _draw_critic_inputs(self) -> None:
         self.real_buf.copy_(self.sampler.next())
         torch.randn(self.z_c.shape, generator=self.noise, device=self.device, out=self.z_c)
-        if self.objective == "wgan-gp":
+        if self.objective.needs_interpolates:
             torch.rand(self.alpha.shape, generator=self.noise, device=self.device, out=self.alpha)
 
     def _draw_generator_inputs(self) -> None:
@@ -208,44 +234,20 @@ class Trainer:
         self.step_counter = torch.zeros((), dtype=torch.long, device=self.device)
 
     def _critic_compute(self) -> None:
-        """Critic update on the current buffers: loss, backward, optimiser step, clipping."""
-        with self.autocast:
-            with torch.no_grad():
-                fake = self.generator(self.z_c)          # detached: no graph into the generator
-            c_real = self.critic(self.real_buf).float()
-            c_fake = self.critic(fake).float()
-            loss = critic_loss(self.objective, c_real, c_fake)
-            if self.objective == "wgan-gp":
-                penalty, gp_norm = gradient_penalty(self.critic, self.real_buf, fake, self.alpha)
-                penalty = penalty.float()
-                loss = loss + self.cfg.train.gp_lambda * penalty
-            else:
-                penalty = gp_norm = torch.zeros((), device=self.device)
-        self.opt_c.zero_grad(set_to_none=False)
-        loss.backward()
-        self.average_c()
-        self.opt_c.step()
-        if self.objective == "wgan":
-            clip_weights(self.critic.parameters(), self.cfg.train.clip)
-        stats = torch.stack([em_estimate(c_real, c_fake).detach(), loss.detach(), c_real.detach().mean(),
-                             c_fake.detach().mean(), penalty.detach(), gp_norm.float()])
-        self.acc_critic += stats
-        bad = ~torch.isfinite(loss.detach())
+        """One critic update on the current buffers plus its bookkeeping (capturable)."""
+        stats = critic_update(self._g_forward, self._c_forward, self.opt_c, self.objective,
+                              self.real_buf, self.z_c, self.alpha)
+        self.acc_critic += torch.stack(stats)
+        bad = ~torch.isfinite(stats.loss)
         self.first_bad[0] = torch.where(bad & (self.first_bad[0] < 0), self.step_counter, self.first_bad[0])
 
     def _generator_compute(self) -> None:
-        """Generator update on the current noise; the critic is frozen (no parameter grads)."""
-        with self.autocast:
-            fake = self.generator(self.z_g)
-            loss = generator_loss(self.objective, self.critic(fake).float())
-        self.opt_g.zero_grad(set_to_none=False)
-        loss.backward()
-        self.average_g()
-        self.opt_g.step()
+        """One generator update on the current noise plus its bookkeeping (capturable)."""
+        loss = generator_update(self._g_forward, self._c_forward, self.opt_g, self.objective, self.z_g)
         if self.ema is not None:
             self.ema.update(self.step_counter)
-        self.acc_gen += loss.detach()
-        bad = ~torch.isfinite(loss.detach())
+        self.acc_gen += loss
+        bad = ~torch.isfinite(loss)
         self.first_bad[1] = torch.where(bad & (self.first_bad[1] < 0), self.step_counter, self.first_bad[1])
         self.step_counter += 1
 
@@ -262,16 +264,13 @@ class Trainer:
     def generator_step(self) -> None:
         """One generator update on fresh noise, critic parameters frozen."""
         self._draw_generator_inputs()
-        self.critic.requires_grad_(False)
-        try:
-            if self._graphs is not None:
-                self._graphs[1].replay()
-                self.average_g.calls += self._graph_collectives[1]
-            else:
-                self._generator_compute()
-        finally:
-            self.critic.requires_grad_(True)
+        if self._graphs is not None:
+            self._graphs[1].replay()
+            self.average_g.calls += self._graph_collectives[1]
+        else:
+            self._generator_compute()
         self.step += 1
+        self._advance_lr()
 
     def critic_iters(self, step: int) -> int:
         """Critic steps before generator step ``step`` (the official schedule if enabled)."""
@@ -280,68 +279,68 @@ class Trainer:
             return 100
         return t.n_critic
 
-    def lr_at(self, step: int) -> float:
-        """Learning rate of both optimisers during generator step ``step`` (0-based)."""
-        t = self.cfg.train
-        if t.lr_decay == "linear":
-            return t.lr * max(0.0, 1.0 - step / t.steps)
-        return t.lr
-
-    def _install_lr(self) -> None:
-        """Point both optimisers at the learning-rate tensor (graphs) after building or loading them."""
-        if self.lr_tensor is not None:
-            for group in self.opt_g.param_groups + self.opt_c.param_groups:
-                group["lr"] = self.lr_tensor
-
-    def _set_lr(self) -> None:
-        if self.cfg.train.lr_decay == "none":
-            return
-        lr = self.lr_at(self.step)
-        if self.lr_tensor is not None:
-            self.lr_tensor.fill_(lr)            # a kernel, not a host sync
-        else:
-            for group in self.opt_g.param_groups + self.opt_c.param_groups:
-                group["lr"] = lr
-
     def train_step(self) -> None:
         """One iteration of Algorithm 1: n_critic critic steps, then one generator step."""
-        self._set_lr()
         for _ in range(self.critic_iters(self.step)):
             self.critic_step()
         self.generator_step()
 
+    # ---------------------------------------------------------------- learning rate
+    def _decay(self, step: int) -> float:
+        """Factor on ``train.lr`` during generator step ``step`` (0-based)."""
+        if self.cfg.train.lr_decay == "linear":
+            return max(0.0, 1.0 - step / self.cfg.train.steps)
+        return 1.0
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of both optimisers during generator step ``step`` (0-based)."""
+        return self.cfg.train.lr * self._decay(step)
+
+    def _schedule_lr(self, step: int) -> None:
+        """(Re)build the lr schedules so that the next generator step, ``step``, uses ``lr_at(step)``.
+
+        Called at build and after loading optimiser state (which replaces the groups' rates), so
+        a resumed run follows the schedule of its current ``train.steps``. Under CUDA graphs a
+        rate baked into the captured kernels could never change, so it lives in a device tensor
+        per group that the captured optimiser reads and the schedule refills in place.
+        """
+        if self.cfg.train.lr_decay == "none":
+            return
+        self._lr_tensors = []
+        for opt in (self.opt_c, self.opt_g):
+            for group in opt.param_groups:
+                group["initial_lr"] = self.cfg.train.lr
+                if self.use_graphs:
+                    group["lr"] = torch.tensor(self.lr_at(step), device=self.device)
+                    self._lr_tensors.append((group, group["lr"]))
+        self.lr_schedules = [torch.optim.lr_scheduler.LambdaLR(opt, self._decay, last_epoch=step - 1)
+                             for opt in (self.opt_c, self.opt_g)]
+
+    def _advance_lr(self) -> None:
+        for schedule in self.lr_schedules:
+            schedule.step()
+        for group, tensor in self._lr_tensors:
+            if group["lr"] is not tensor:       # a torch whose schedulers assign instead of fill
+                tensor.fill_(float(group["lr"]))
+                group["lr"] = tensor
+
     # ---------------------------------------------------------------- CUDA graphs
     def capture_graphs(self) -> None:
         """Capture the critic and generator updates as CUDA graphs (after eager warm-up steps)."""
-        critic_graph, gen_graph = torch.cuda.CUDAGraph(), torch.cuda.CUDAGraph()
         # No collective may be in flight when a capture starts (NCCL's watchdog would query its
-        # event mid-capture); "thread_local" keeps that watchdog thread's queries legal anyway.
+        # event mid-capture).
         barrier(self.dist)
-        torch.cuda.synchronize()
-        mode = "thread_local" if self.dist.enabled else "global"
         calls = self.average_c.calls, self.average_g.calls
-        with torch.cuda.graph(critic_graph, capture_error_mode=mode):
-            self._critic_compute()
-        self.critic.requires_grad_(False)
-        try:
-            with torch.cuda.graph(gen_graph, capture_error_mode=mode):
-                self._generator_compute()
-        finally:
-            self.critic.requires_grad_(True)
-        torch.cuda.synchronize()
+        self._graphs = tuple(graphs.capture([self._critic_compute, self._generator_compute],
+                                            thread_local=self.dist.enabled))
         # Capturing recorded the collectives once without running them: count them per replay.
         self._graph_collectives = (self.average_c.calls - calls[0], self.average_g.calls - calls[1])
         self.average_c.calls, self.average_g.calls = calls
-        self._graphs = (critic_graph, gen_graph)
 
     def _eager_warmup_step(self) -> None:
         """A real training step run eagerly on a side stream, as CUDA graph capture requires
         before capture (it allocates optimiser state and lets cuDNN pick its algorithms)."""
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            self.train_step()
-        torch.cuda.current_stream().wait_stream(stream)
+        graphs.warm_up(self.train_step)
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict:
@@ -381,8 +380,8 @@ class Trainer:
         self.critic.load_state_dict(state["critic"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_c.load_state_dict(state["opt_c"])
-        self._install_lr()                     # loading replaced the groups' learning rates
         self.step = int(state["step"])
+        self._schedule_lr(self.step)           # loading replaced the groups' learning rates
         self.critic_steps_done = int(state.get("critic_steps", 0))
         self.fixed_z = state["fixed_z"].to(self.device)
         if self.ema is not None and "generator_ema" in state:
@@ -569,14 +568,15 @@ class Trainer:
         metrics["loss_generator"] = values[n_sums - 1]
         metrics.update(zip(norms, values[n_sums:n_sums + len(norms)]))
         self._raise_if_nonfinite(values[n_sums + len(norms):])
-        if self.objective != "wgan-gp":
+        if not self.objective.has_penalty:
             metrics.pop("gradient_penalty")
             metrics.pop("gp_grad_norm")
         if seconds > 0 and steps > 0:
             metrics["steps_per_sec"] = steps / seconds
             # Real images the critics consumed per second, over all ranks.
             metrics["images_per_sec"] = critic_steps * self.cfg.train.batch_size * self.dist.world_size / seconds
-        if self.cfg.train.check_replicas:
+        metrics["lr"] = self.lr_at(self.step - 1)      # the rate of the step just taken
+        if self.cfg.system.check_replicas:
             self.assert_replicas_equal()
         writer.scalars(self.step, metrics)
         self.acc_critic.zero_()
@@ -600,7 +600,7 @@ class Trainer:
             self.best_fid = fid
             save_generator(self.sampling_generator(),
                            os.path.join(self.cfg.run.dir, "best_generator.safetensors"), step=self.step,
-                           dataset=self.cfg.data.name, objective=self.objective)
+                           dataset=self.cfg.data.name, objective=self.cfg.train.objective)
         return metrics
 
     def sample_many(self, n: int) -> torch.Tensor:

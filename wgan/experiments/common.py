@@ -1,12 +1,12 @@
 """Training loops and helpers shared by the low-dimensional experiments.
 
-The loops use the losses of ``wgan/objectives.py`` unchanged, so the experiments test the same
-sign convention as the image trainer: the critic minimises ``-(mean C(real) - mean C(fake))``
-(+ ``gp_lambda`` * penalty for wgan-gp, weights clipped after every step for wgan), the
-generator minimises ``-mean C(G(z))``; ``gan`` is the non-saturating BCE-with-logits GAN.
-``train_gan`` is Algorithm 1 of Arjovsky et al. (2017) on vectors: ``n_critic`` critic steps,
-each on a fresh real batch and fresh noise with the fakes detached, then one generator step
-with the critic frozen.
+The loops call the image trainer's Algorithm 1 (``wgan/step.py``) with the objectives of
+``wgan/objectives.py``, so the experiments test the same updates and sign convention: the
+critic minimises ``-(mean C(real) - mean C(fake))`` (+ ``gp_lambda`` * penalty for wgan-gp,
+weights clipped after every step for wgan), the generator minimises ``-mean C(G(z))``; ``gan``
+is the non-saturating BCE-with-logits GAN. ``train_gan`` is Algorithm 1 on vectors: ``n_critic``
+critic steps, each on a fresh real batch and fresh noise with the fakes detached, then one
+generator step with the critic frozen.
 """
 
 from __future__ import annotations
@@ -21,13 +21,9 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from ..objectives import (
-    clip_weights,
-    critic_loss,
-    em_estimate,
-    generator_loss,
-    gradient_penalty,
-)
+from ..objectives import Objective, em_estimate, get_objective
+from ..step import critic_update as algorithm1_critic_update
+from ..step import generator_update
 
 Sampler = Callable[[int], torch.Tensor]   # n -> n x D points (uses the global torch RNG)
 
@@ -69,6 +65,9 @@ class ToySettings:
         out["betas"] = list(out["betas"])
         return out
 
+    def make_objective(self) -> Objective:
+        return get_objective(self.objective, self)
+
 
 @contextlib.contextmanager
 def few_threads(n: int = 1):
@@ -94,27 +93,18 @@ def make_optimizer(params, settings: ToySettings) -> torch.optim.Optimizer:
     raise ValueError(f"optimizer must be rmsprop or adam, got '{s.optimizer}'")
 
 
-def critic_update(critic: nn.Module, optimizer: torch.optim.Optimizer, settings: ToySettings,
-                  real: torch.Tensor, fake: torch.Tensor) -> dict:
-    """One critic (or discriminator) step on a real and a detached fake batch.
+def critic_update(critic: nn.Module, optimizer: torch.optim.Optimizer, objective: Objective,
+                  real: torch.Tensor, generator: nn.Module, z: torch.Tensor) -> dict:
+    """One critic (or discriminator) step of Algorithm 1 on ``real`` and ``generator(z)``.
+
+    Draws the interpolation weights the objective needs from the global RNG after ``real``.
 
     Returns:
         Detached scalars: ``em_distance`` (no penalty), ``loss`` and ``penalty``.
     """
-    c_real, c_fake = critic(real), critic(fake)
-    loss = critic_loss(settings.objective, c_real, c_fake)
-    penalty = torch.zeros(())
-    if settings.objective == "wgan-gp":
-        alpha = torch.rand(real.shape[0])
-        penalty, _ = gradient_penalty(critic, real, fake, alpha)
-        loss = loss + settings.gp_lambda * penalty
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    if settings.objective == "wgan":
-        clip_weights(critic.parameters(), settings.clip)
-    return {"em_distance": em_estimate(c_real, c_fake).detach(), "loss": loss.detach(),
-            "penalty": penalty.detach()}
+    alpha = torch.rand(real.shape[0]) if objective.needs_interpolates else None
+    stats = algorithm1_critic_update(generator, critic, optimizer, objective, real, z, alpha)
+    return {"em_distance": stats.em_distance, "loss": stats.loss, "penalty": stats.penalty}
 
 
 def fit_critic(critic: nn.Module, sample_real: Sampler, sample_fake: Sampler,
@@ -125,12 +115,14 @@ def fit_critic(critic: nn.Module, sample_real: Sampler, sample_fake: Sampler,
     not for one sample of them (the experiments then evaluate it on held-out samples).
     """
     s = settings.resolved()
+    objective = s.make_objective()
     torch.manual_seed(s.seed)
-    if s.objective == "wgan":
-        clip_weights(critic.parameters(), s.clip)   # start inside the constraint set
+    objective.constrain(critic)                    # start inside the constraint set
     optimizer = make_optimizer(critic.parameters(), s)
     for _ in range(s.steps):
-        critic_update(critic, optimizer, s, sample_real(s.batch_size), sample_fake(s.batch_size))
+        # The fake distribution is fixed: its samples play the generator's output G(z) = z.
+        real = sample_real(s.batch_size)
+        critic_update(critic, optimizer, objective, real, nn.Identity(), sample_fake(s.batch_size))
     return critic
 
 
@@ -142,9 +134,9 @@ def train_gan(generator: nn.Module, critic: nn.Module, sample_real: Sampler, set
     the last log, without any penalty (for ``gan`` it is a difference of mean logits).
     """
     s = settings.resolved()
+    objective = s.make_objective()
     torch.manual_seed(s.seed)
-    if s.objective == "wgan":
-        clip_weights(critic.parameters(), s.clip)
+    objective.constrain(critic)
     opt_c = make_optimizer(critic.parameters(), s)
     opt_g = make_optimizer(generator.parameters(), s)
     # Linear decay to zero (as in the WGAN-GP reference code): late, small steps let the
@@ -155,18 +147,10 @@ def train_gan(generator: nn.Module, critic: nn.Module, sample_real: Sampler, set
     history, em_sum, loss_sum, count = [], 0.0, 0.0, 0
     for step in range(1, s.steps + 1):
         for _ in range(s.n_critic):
-            with torch.no_grad():
-                fake = generator(torch.randn(s.batch_size, z_dim))   # detached fakes
-            stats = critic_update(critic, opt_c, s, sample_real(s.batch_size), fake)
+            z = torch.randn(s.batch_size, z_dim)
+            stats = critic_update(critic, opt_c, objective, sample_real(s.batch_size), generator, z)
             em_sum, loss_sum, count = em_sum + stats["em_distance"], loss_sum + stats["loss"], count + 1
-        critic.requires_grad_(False)   # the generator step must not touch critic gradients
-        try:
-            loss_g = generator_loss(s.objective, critic(generator(torch.randn(s.batch_size, z_dim))))
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-        finally:
-            critic.requires_grad_(True)
+        loss_g = generator_update(generator, critic, opt_g, objective, torch.randn(s.batch_size, z_dim))
         for schedule in schedules:
             schedule.step()
         if step % log_every == 0 or step == s.steps:
@@ -192,7 +176,7 @@ def js_value(discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -
     The GAN critic loss is exactly ``-(E log D(real) + E log(1 - D(fake)))``, so the estimate
     is ``log 2 - loss / 2``; it is a lower bound that is tight for the optimal discriminator.
     """
-    loss = critic_loss("gan", discriminator(real), discriminator(fake))
+    loss = get_objective("gan").critic_loss(discriminator(real), discriminator(fake))
     return math.log(2.0) - 0.5 * loss.item()
 
 

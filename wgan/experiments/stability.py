@@ -36,7 +36,7 @@ def make_config(objective: str, steps: int, run_dir: str, image_size: int, devic
         "data.name=mnist", f"data.root={data_root}", f"data.image_size={image_size}",
         "model.g_norm=none", "model.c_norm=none", f"model.g_width={width}", f"model.c_width={width}",
         f"train.objective={objective}", f"train.steps={steps}", f"train.batch_size={batch_size}",
-        f"train.n_critic={n_critic}", f"train.device={device}", f"train.seed={seed}",
+        f"train.n_critic={n_critic}", f"system.device={device}", f"train.seed={seed}",
         f"log.log_every={log_every}", f"log.sample_every={steps}", f"log.checkpoint_every={steps}",
         f"log.progress={str(progress).lower()}", f"run.dir={run_dir}",
     ])
@@ -70,7 +70,7 @@ def run(out: str = "docs/figures/stability.png", steps: int = 10000, device: str
     arms = {}
     for objective in OBJECTIVES:
         run_dir = os.path.join(runs_root, objective)
-        n_critic = gan_n_critic if objective == "gan" else wgan_n_critic
+        n_critic = {"gan": gan_n_critic, "wgan": wgan_n_critic}[objective]
         cfg = make_config(objective, steps, run_dir, image_size, device, width, batch_size, n_critic, seed,
                           data_root, progress)
         start = time.perf_counter()
@@ -118,7 +118,7 @@ def plot(arms: dict, out: str) -> None:
         ax.imshow(grid, cmap="gray", vmin=0, vmax=255)
         ax.set_axis_off()
         steps = arms[objective]["rows"][-1]["step"] if arms[objective]["rows"] else 0
-        label = "GAN (non-saturating)" if objective == "gan" else "WGAN (weight clipping)"
+        label = {"gan": "GAN (non-saturating)", "wgan": "WGAN (weight clipping)"}[objective]
         ax.set_title(f"{label}, no BatchNorm, {steps} steps")
     ax = axes[2]
     wgan_rows, gan_rows = arms["wgan"]["rows"], arms["gan"]["rows"]
