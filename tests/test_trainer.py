@@ -206,3 +206,51 @@ def test_unknown_lr_decay_is_refused_with_the_choices():
     from wgan.config import ConfigError
     with pytest.raises(ConfigError, match="train.lr_decay.*linear"):
         load_config(None, TINY + ["train.lr_decay=cosine"])
+
+
+@pytest.mark.parametrize("objective", ["wgan-lp", "wgan-sn", "hinge"])
+def test_new_objectives_train_log_and_resume_bitwise(tmp_path, mnist_test, objective):
+    from wgan.tracking import read_metrics
+    common = [f"train.objective={objective}", "train.n_critic=2", "train.steps=4", "log.checkpoint_every=2",
+              "log.log_every=2", "log.sample_every=4"]
+    straight = tiny(tmp_path / "a", *common)
+    train(straight, mnist_test, echo=quiet)
+    rows = read_metrics(straight.run.dir)
+    assert [r["step"] for r in rows] == [2, 4]
+    assert all(abs(r["em_distance"]) < 1e3 and r["lr"] == pytest.approx(2e-4 if objective != "wgan-lp" else 1e-4)
+               for r in rows)
+    assert ("gradient_penalty" in rows[0]) == (objective == "wgan-lp")
+    train(tiny(tmp_path / "b", *common[:-4], "train.steps=2", *common[-3:]), mnist_test, echo=quiet)
+    train(tiny(tmp_path / "b", *common), mnist_test, echo=quiet)
+    _, gen_a, critic_a, _ = _weights(straight.run.dir)
+    _, gen_b, critic_b, _ = _weights(tmp_path / "b" / "run")
+    if objective != "wgan-lp":          # spectral norm keeps its power-iteration vectors in the checkpoint
+        assert any("parametrizations" in k for k in critic_a)
+    for a, b in ((gen_a, gen_b), (critic_a, critic_b)):
+        for key in a:
+            assert torch.equal(a[key], b[key]), key
+
+
+def test_old_train_spelling_of_machine_keys_still_works_with_one_note(tmp_path, mnist_test, capsys):
+    import warnings
+
+    from wgan.config import ConfigDeprecation
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cfg = load_config(None, ["train.device=cpu", "train.precision=tf32"])
+    assert cfg.system.device == "cpu" and cfg.system.precision == "tf32"
+    notes = [str(w.message) for w in caught if issubclass(w.category, ConfigDeprecation)]
+    assert len(notes) == 2 and "train.device is now system.device" in notes[0]
+
+
+def test_a_run_saved_with_the_old_spelling_resumes_on_another_device_setting(tmp_path, mnist_test):
+    import yaml
+    cfg = tiny(tmp_path, "train.steps=2", "log.checkpoint_every=2")
+    train(cfg, mnist_test, echo=quiet)
+    path = os.path.join(cfg.run.dir, "config.yaml")
+    tree = yaml.safe_load(open(path))
+    tree["train"].update(tree.pop("system"))             # as a run from before the system: section
+    with open(path, "w") as handle:
+        yaml.safe_dump(tree, handle)
+    result = train(tiny(tmp_path, "train.steps=3", "system.cuda_graphs=false"), mnist_test, echo=quiet)
+    assert result.step == 3
