@@ -121,9 +121,9 @@ def naive_loop(steps: int, warmup: int, device: torch.device, batch: int = 64, w
 def make_trainer(mnist, batch: int, precision: str, graphs: bool, seed: int = 0, nhwc: bool = False,
                  extra: tuple = ()) -> Trainer:
     cfg = load_config(os.path.join(REPO, "configs", "mnist_paper.yaml"),
-                      [f"train.batch_size={batch}", f"train.precision={precision}",
-                       f"train.cuda_graphs={str(graphs).lower()}", f"train.seed={seed}", "run.dir=runs/bench",
-                       f"train.channels_last={str(nhwc).lower()}",
+                      [f"train.batch_size={batch}", f"system.precision={precision}",
+                       f"system.cuda_graphs={str(graphs).lower()}", f"train.seed={seed}", "run.dir=runs/bench",
+                       f"system.channels_last={str(nhwc).lower()}",
                        # The canonical recipe, which configs/mnist_paper.yaml also holds.
                        "train.lr=5e-5", "train.optimizer=rmsprop", "train.n_critic=5", "train.clip=0.01",
                        "data.image_size=64", "model.g_width=64", "model.c_width=64", "model.z_dim=100",

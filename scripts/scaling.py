@@ -5,7 +5,7 @@
 
 Each world size trains configs/mnist_paper.yaml (64x64 MNIST) for --steps generator steps with
 `torchrun --standalone --nproc_per_node=N`, once per mode (`graphs`: CUDA graphs with the NCCL
-all-reduces captured in them, the default; `eager`: train.cuda_graphs=false), and reports the
+all-reduces captured in them, the default; `eager`: system.cuda_graphs=false), and reports the
 median of the logged `images_per_sec` (all ranks together) after the first third of the run;
 speed-ups are against one GPU in the same mode. NCCL settings are whatever the environment holds (printed).
 ``--comm`` first times a bare NCCL all-reduce of the 64x64 critic's and generator's flat
@@ -27,7 +27,7 @@ def run(nproc: int, batch: int, steps: int, graphs: bool) -> float:
     run_dir = tempfile.mkdtemp(prefix=f"scale{nproc}-")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
            os.path.join(REPO, "scripts", "train.py"), "--config", os.path.join(REPO, "configs", "mnist_paper.yaml"),
-           f"train.batch_size={batch}", f"train.steps={steps}", f"train.cuda_graphs={str(graphs).lower()}",
+           f"train.batch_size={batch}", f"train.steps={steps}", f"system.cuda_graphs={str(graphs).lower()}",
            "log.progress=false", f"log.log_every={max(1, steps // 15)}", f"log.checkpoint_every={steps}",
            f"log.sample_every={steps}", f"run.dir={run_dir}"]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
