@@ -161,9 +161,8 @@ def loss_trace(mnist, graphs: bool, steps: int = 20) -> tuple[list[list[float]],
     """Per-step loss sums of 20 generator steps and the final generator weight average, with
     cuDNN restricted to deterministic algorithms so that the comparison measures the two code
     paths, not run-to-run atomics."""
-    torch.backends.cudnn.deterministic = True
-    trainer = make_trainer(mnist, 64, "fp32", graphs, seed=123, extra=("train.ema=0.999",))
-    torch.backends.cudnn.benchmark = False
+    # Through the config: the trainer sets cuDNN's flags from system.deterministic when it is built.
+    trainer = make_trainer(mnist, 64, "fp32", graphs, seed=123, extra=("train.ema=0.999", "system.deterministic=true"))
     trace = []
     for _ in range(steps):
         advance(trainer, 1)
@@ -171,7 +170,7 @@ def loss_trace(mnist, graphs: bool, steps: int = 20) -> tuple[list[list[float]],
         trainer.acc_critic.zero_()
         trainer.acc_gen.zero_()
         trace.append(values)
-    torch.backends.cudnn.deterministic = False
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
     return trace, [p.detach().cpu().clone() for p in trainer.ema.module.parameters()]
 
 

@@ -77,6 +77,14 @@ class GradientAverager:
             self.flat = torch.empty(sum(sizes), dtype=first.dtype, device=first.device)
             self.views = [v.view(p.shape) for v, p in zip(self.flat.split(sizes), self.params)]
 
+    def step_pre_hook(self, optimizer, args, kwargs) -> None:
+        """``Optimizer.register_step_pre_hook`` form: average right before the optimiser steps.
+
+        A bound method of this object, not a closure over the trainer, so that the optimiser
+        does not keep the whole trainer (and its GPU memory) alive in a reference cycle.
+        """
+        self()
+
     def __call__(self) -> None:
         if not self.ctx.enabled:
             return

@@ -188,8 +188,8 @@ class Trainer:
         # The gradient average across processes runs between backward and the optimiser step.
         self.average_c = GradientAverager(self.critic.parameters(), dist_ctx)
         self.average_g = GradientAverager(self.generator.parameters(), dist_ctx)
-        self.opt_c.register_step_pre_hook(lambda *_: self.average_c())
-        self.opt_g.register_step_pre_hook(lambda *_: self.average_g())
+        self.opt_c.register_step_pre_hook(self.average_c.step_pre_hook)
+        self.opt_g.register_step_pre_hook(self.average_g.step_pre_hook)
         self.lr_schedules: list = []
         self._lr_tensors: list = []
         self._schedule_lr(0)

@@ -3,13 +3,14 @@
 #   bash results/redesign/gpu_redesign.sh bench OBJECTIVE   # benchmark before/after, then one 20k run
 #   bash results/redesign/gpu_redesign.sh runs OBJ1 OBJ2    # two 20k runs side by side
 # Needs .devcarry/inception-2015-12-05-fp16.pt (FID) and, for bench, .devcarry/old (the package at
-# the commit before the redesign: git archive 0bd10e0 wgan scripts configs | tar -x -C .devcarry/old).
+# the commit before the redesign: git archive 0bd10e0 wgan scripts configs | tar -x -C .devcarry/old, without
+# wgan/assets, its benchmark's loss trace given train.deterministic=true as this commit's gives system.deterministic).
 # Each objective's run: configs/mnist.yaml (32x32, width 96, ema 0.999, lr decay) with the
 # objective's published optimiser defaults and critic norm, 20,000 generator steps, then FID/KID
 # (10k vs test) and the classifier metrics of its weight average.
 set -uo pipefail
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
-OUT=${OUT:-out}
+OUT=$(realpath -m "${OUT:-out}")
 INCEPTION=.devcarry/inception-2015-12-05-fp16.pt
 mkdir -p "$OUT" runs
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -33,7 +34,7 @@ case ${1:-} in
       > "$OUT/bench_new.txt" 2>&1
     ln -sfn ../../data .devcarry/old/data
     (cd .devcarry/old && PYTHONPATH=$PWD python3 scripts/benchmark.py --steps 200 --naive-steps 40 --big-steps 30 \
-      --out ../../"$OUT/bench_old.json" > ../../"$OUT/bench_old.txt" 2>&1)
+      --out "$OUT/bench_old.json" > "$OUT/bench_old.txt" 2>&1)
     echo "== new"; cat "$OUT/bench_new.txt"; echo "== old (0bd10e0)"; cat "$OUT/bench_old.txt"
     if [ -n "${2:-}" ]; then train_eval "$2"; fi ;;
   runs)
