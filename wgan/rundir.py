@@ -41,6 +41,7 @@ CHECKPOINT_DIR = "checkpoints"
 SAMPLE_DIR = "samples"
 BEST_GENERATOR_NAME = "best_generator.safetensors"
 CHECKPOINT_NAME = re.compile(r"^step_(\d{8,})\.pt$")       # checkpoints/step_00004000.pt
+
 # Keys that may change between a run and its resumption without changing the experiment.
 RESUMABLE_KEYS = ("train.steps", "train.device", "train.cuda_graphs", "train.precision", "train.channels_last",
                   "train.check_replicas", "train.deterministic", "train.ema",
