@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import os
 import shutil
 import sys
@@ -27,6 +26,7 @@ import torch  # noqa: E402
 
 from wgan.config import load_config  # noqa: E402
 from wgan.data import load_mnist  # noqa: E402
+from wgan.files import write_json, write_text  # noqa: E402
 from wgan.models import Critic, Generator  # noqa: E402
 from wgan.trainer import GRAPH_WARMUP_STEPS, Trainer  # noqa: E402
 
@@ -186,13 +186,12 @@ def profile_eager(mnist, path: str) -> None:
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof_g:
         advance(graph, 20)
         sync()
-    with open(path, "w") as handle:
-        handle.write("== eager fp32, 20 generator steps ==\n")
-        handle.write(prof.key_averages().table(sort_by="cuda_time_total", row_limit=25))
-        handle.write("\n== eager fp32 by CPU time ==\n")
-        handle.write(prof.key_averages().table(sort_by="cpu_time_total", row_limit=15))
-        handle.write("\n== CUDA graphs bf16 channels_last, 20 generator steps ==\n")
-        handle.write(prof_g.key_averages().table(sort_by="cuda_time_total", row_limit=25))
+    write_text(path, "== eager fp32, 20 generator steps ==\n"
+               + prof.key_averages().table(sort_by="cuda_time_total", row_limit=25)
+               + "\n== eager fp32 by CPU time ==\n"
+               + prof.key_averages().table(sort_by="cpu_time_total", row_limit=15)
+               + "\n== CUDA graphs bf16 channels_last, 20 generator steps ==\n"
+               + prof_g.key_averages().table(sort_by="cuda_time_total", row_limit=25))
 
 
 def main() -> int:
@@ -254,10 +253,9 @@ def main() -> int:
     print(f"  last step  eager {eager[-1]} graphs {graph[-1]}")
     print(f"  generator weight average (train.ema=0.999) after 20 steps: max absolute difference {avg_diff:.2e}")
     if args.out:
-        with open(args.out, "w") as handle:
-            json.dump({"card": card, "torch": torch.__version__, "rows": rows, "max_rel_loss_diff": rel,
-                       "max_abs_average_diff": avg_diff,
-                       "eager_trace": eager, "graph_trace": graph}, handle, indent=1)
+        write_json(args.out, {"card": card, "torch": torch.__version__, "rows": rows, "max_rel_loss_diff": rel,
+                              "max_abs_average_diff": avg_diff, "eager_trace": eager, "graph_trace": graph},
+                   indent=1)
     if args.profile:
         profile_eager(mnist, args.profile)
     return 0

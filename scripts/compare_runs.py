@@ -9,15 +9,17 @@ Needs matplotlib (pip install -e '.[plots]').
 """
 
 import argparse
-import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from wgan.rundir import RunDir  # noqa: E402
+
 
 def read_curve(run_dir: str, key: str) -> tuple[list, list]:
-    with open(os.path.join(run_dir, "metrics.jsonl"), encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    rows = [r for r in rows if key in r]
+    """(steps, values) of ``key`` in a run's metrics."""
+    rows = [r for r in RunDir(run_dir).read_metrics() if key in r]
     return [r["step"] for r in rows], [r[key] for r in rows]
 
 
@@ -39,8 +41,8 @@ def main(argv=None) -> int:
         return 2
     runs = [(spec.split("=", 1) + [os.path.basename(spec.rstrip("/"))])[:2] for spec in args.runs]
     for run_dir, _ in runs:
-        grid = os.path.join(run_dir, "samples", f"step_{args.step:08d}.png")
-        for needed in (os.path.join(run_dir, "metrics.jsonl"), grid):
+        run = RunDir(run_dir)
+        for needed in (run.metrics, run.sample_grid(args.step)):
             if not os.path.isfile(needed):
                 print(f"error: {needed} does not exist; pass run directories that reached step {args.step}",
                       file=sys.stderr)
@@ -56,7 +58,7 @@ def main(argv=None) -> int:
     curves.legend()
     for i, (run_dir, label) in enumerate(runs):
         ax = fig.add_subplot(2, len(runs), len(runs) + i + 1)
-        ax.imshow(Image.open(os.path.join(run_dir, "samples", f"step_{args.step:08d}.png")), cmap="gray")
+        ax.imshow(Image.open(RunDir(run_dir).sample_grid(args.step)), cmap="gray")
         ax.set_title(f"{label}, step {args.step}", fontsize=9)
         ax.axis("off")
     fig.tight_layout()

@@ -16,12 +16,14 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from wgan.rundir import RunDir, read_metrics_file  # noqa: E402
+
 
 def read_rows(path: str) -> list[dict]:
-    if os.path.isdir(path):
-        path = os.path.join(path, "metrics.jsonl")
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    """Rows of a run directory's metrics, or of a metrics file given by its path."""
+    return read_metrics_file(RunDir(path).metrics if os.path.isdir(path) else path)
 
 
 def read_fid(path: str) -> list[tuple[float, float]]:

@@ -21,6 +21,10 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from wgan.files import write_json  # noqa: E402
+from wgan.rundir import RunDir  # noqa: E402
 
 
 def run(nproc: int, batch: int, steps: int, graphs: bool) -> float:
@@ -33,8 +37,7 @@ def run(nproc: int, batch: int, steps: int, graphs: bool) -> float:
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if done.returncode != 0:
         raise SystemExit(f"{nproc} GPUs ({'graphs' if graphs else 'eager'}) failed:\n{done.stderr[-3000:]}")
-    with open(os.path.join(run_dir, "metrics.jsonl")) as handle:
-        rows = [json.loads(line) for line in handle]
+    rows = RunDir(run_dir).read_metrics()
     rates = [r["images_per_sec"] for r in rows if "images_per_sec" in r and r["step"] > steps // 3]
     return statistics.median(rates)
 
@@ -105,9 +108,8 @@ def main() -> int:
         for n, rate in rates.items():
             print(f"{mode:>6} {n:>4} {rate:>16,.0f} {rate / base:>9.2f} {rate / base / n:>10.2f}")
     if args.out:
-        with open(args.out, "w") as handle:
-            json.dump({"per_gpu_batch": args.batch, "steps": args.steps, "nccl_env": nccl, "images_per_sec": results,
-                       "allreduce_us": timings}, handle, indent=1)
+        write_json(args.out, {"per_gpu_batch": args.batch, "steps": args.steps, "nccl_env": nccl,
+                              "images_per_sec": results, "allreduce_us": timings}, indent=1)
     return 0
 
 

@@ -1,11 +1,11 @@
-"""The dead-critic warning, replayed on the EM curves of real GPU runs kept in docs/results."""
+"""The dead-critic warning, replayed on the EM curves of real GPU runs kept in results/."""
 
 import json
 import os
 
 from wgan.critic_watch import CriticWatch
 
-RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "results")
+RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results")
 
 
 def replay(path):

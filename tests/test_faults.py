@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from wgan import checkpoint as ckpt
-from wgan import rundir
+from wgan import files, rundir
 from wgan.checkpoint import (
     CheckpointError,
     checkpoint_path,
@@ -547,7 +547,11 @@ def test_diverging_learning_rate_exits_4_with_one_line_and_writes_no_checkpoint(
 
 # ------------------------------------------------------------- 5. disk full, read-only
 def _fail_second_checkpoint(monkeypatch, where):
-    """Make the second checkpoint write fail like a full disk at ``where``."""
+    """Make the second checkpoint write fail like a full disk at ``where``.
+
+    The fsync and rename faults go into wgan.files, the writer that checkpoints share with the
+    config and metrics files; they count checkpoint files (``.pt``) only.
+    """
     calls = {"n": 0}
     real_save, real_fsync, real_replace = torch.save, os.fsync, os.replace
 
@@ -562,21 +566,22 @@ def _fail_second_checkpoint(monkeypatch, where):
         return real_save(obj, f, *args, **kwargs)
 
     def fsync(fd):
-        if os.path.basename(os.readlink(f"/proc/self/fd/{fd}")).startswith(".tmp_") and second():
+        name = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+        if name.startswith(".tmp_") and name.endswith(".pt") and second():
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         return real_fsync(fd)
 
     def replace(src, dst):
-        if second():
+        if dst.endswith(".pt") and second():
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_replace(src, dst)
 
     if where == "torch.save":
         monkeypatch.setattr(torch, "save", save)
     elif where == "fsync":
-        monkeypatch.setattr(ckpt, "os", OsProxy(fsync=fsync))
+        monkeypatch.setattr(files, "os", OsProxy(fsync=fsync))
     else:
-        monkeypatch.setattr(ckpt, "os", OsProxy(replace=replace))
+        monkeypatch.setattr(files, "os", OsProxy(replace=replace))
 
 
 @pytest.mark.parametrize("where", ["torch.save", "fsync", "os.replace"])

@@ -1,8 +1,9 @@
 """Checkpoints: atomic writes, newest-good-first loading, no pickled code.
 
-A checkpoint is ``checkpoints/step_XXXXXXXX.pt`` in the run directory, written to a temporary
-file in the same directory, flushed to disk and renamed into place, so a crash mid-write leaves
-the previous checkpoint untouched and never a half-written file under a checkpoint name.
+A checkpoint is ``checkpoints/step_XXXXXXXX.pt`` in the run directory (``RunDir.checkpoint``),
+written through ``files.atomic_write``: a temporary file in the same directory, flushed to disk
+and renamed into place, so a crash mid-write leaves the previous checkpoint untouched and never
+a half-written file under a checkpoint name.
 Loading uses ``torch.load(weights_only=True)``: tensors and plain containers only, so a file
 that would run code when unpickled is refused, never executed. Each checkpoint also carries a
 SHA-256 digest of its contents (``integrity``), checked on load: a file that still parses but
@@ -16,19 +17,17 @@ import errno
 import hashlib
 import os
 import pickle
-import re
-import tempfile
 import warnings
 from typing import Optional
 
 import torch
 
-CHECKPOINT_DIR = "checkpoints"
-NAME = re.compile(r"^step_(\d{8,})\.pt$")
+from .files import TEMP_PREFIX, atomic_write
+from .rundir import RunDir
+
 REQUIRED_KEYS = ("step", "generator", "critic", "opt_g", "opt_c", "config", "rng")
 DICT_KEYS = ("generator", "critic", "opt_g", "opt_c", "config", "rng")
 INTEGRITY_KEY = "integrity"         # {"sha256": hex digest of every other entry}, added by save_checkpoint
-TEMP_PREFIX = ".tmp_"               # atomic_save's temporary files: .tmp_XXXX.pt
 
 
 class CheckpointError(RuntimeError):
@@ -36,52 +35,20 @@ class CheckpointError(RuntimeError):
 
 
 def checkpoint_path(run_dir: str, step: int) -> str:
-    return os.path.join(run_dir, CHECKPOINT_DIR, f"step_{step:08d}.pt")
+    """``RunDir(run_dir).checkpoint(step)``: the file of generator step ``step``."""
+    return RunDir(run_dir).checkpoint(step)
 
 
 def list_checkpoints(run_dir: str) -> list[tuple[int, str]]:
-    """(step, path) of every checkpoint in the run, oldest first."""
-    folder = os.path.join(run_dir, CHECKPOINT_DIR)
-    if not os.path.isdir(folder):
-        return []
-    found = []
-    for name in os.listdir(folder):
-        match = NAME.match(name)
-        if match:
-            found.append((int(match.group(1)), os.path.join(folder, name)))
-    return sorted(found)
-
-
-def atomic_write(path: str, write, suffix: str = ".pt") -> None:
-    """Write a file via a temporary file in the same folder, fsync and rename: readers see the
-    old file or the complete new one, never a torn one. ``write(handle)`` fills the file."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+    """``RunDir(run_dir).list_checkpoints()``: (step, path) of every checkpoint, oldest first."""
+    return RunDir(run_dir).list_checkpoints()
 
 
 def atomic_save(obj, path: str) -> None:
-    """``torch.save`` to ``path`` atomically; the old file survives a failure."""
+    """``torch.save`` to ``path`` atomically and durably; the old file survives a failure.
+
+    The temporary file is ``.tmp_XXXXXXXX.pt`` next to ``path``; see ``remove_temp_files``.
+    """
     atomic_write(path, lambda handle: torch.save(obj, handle))
 
 
@@ -118,7 +85,7 @@ def remove_temp_files(run_dir: str) -> list[str]:
 
     Only call this while holding the run's lock: another live writer's temporary file would go too.
     """
-    folder = os.path.join(run_dir, CHECKPOINT_DIR)
+    folder = RunDir(run_dir).checkpoints
     removed = []
     try:
         names = os.listdir(folder)
@@ -237,6 +204,6 @@ def load_latest(run_dir: str, validate=None, map_location="cpu") -> Optional[tup
             warnings.warn(f"{err}; trying an older checkpoint", stacklevel=2)
     if candidates:
         raise CheckpointError(
-            f"no usable checkpoint in {os.path.join(run_dir, CHECKPOINT_DIR)}: " + "; ".join(problems)
+            f"no usable checkpoint in {RunDir(run_dir).checkpoints}: " + "; ".join(problems)
             + "; move the bad files away to start over, or use another run.dir")
     return None

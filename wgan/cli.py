@@ -21,7 +21,7 @@ from .checkpoint import CheckpointError
 from .config import ConfigDeprecation, ConfigError, escape_controls, load_config
 from .data import DatasetNotFound, load_dataset
 from .distributed import from_environment, shutdown
-from .rundir import RunDirError, preflight
+from .rundir import RunDir, RunDirError, preflight
 
 EXIT_BAD_INPUT = 2        # bad config, missing data, unusable run directory or checkpoints
 
@@ -128,13 +128,13 @@ def train_main(argv: list[str]) -> int:
     except TrainingInterrupted as err:
         return _fail(str(err), EXIT_INTERRUPTED)
     except NonFiniteError as err:
-        return _fail(f"{err}; the last good checkpoint is kept in {cfg.run.dir}/checkpoints", EXIT_NONFINITE)
+        return _fail(f"{err}; the last good checkpoint is kept in {RunDir(cfg.run.dir).checkpoints}", EXIT_NONFINITE)
     except KeyboardInterrupt:
         return _fail("interrupted; the newest complete checkpoint is intact, re-run to resume", 130)
     except OSError as err:  # e.g. the disk filled up while writing samples, events or metrics
         where = f" writing {err.filename}" if getattr(err, "filename", None) else ""
         hint = "free some disk space" if err.errno in (errno.ENOSPC, errno.EDQUOT) else "fix the problem"
-        kept = f"the newest complete checkpoint in {cfg.run.dir}/checkpoints is intact; " if cfg else ""
+        kept = f"the newest complete checkpoint in {RunDir(cfg.run.dir).checkpoints} is intact; " if cfg else ""
         return _fail(f"I/O error{where}: {err.strerror or err}; {kept}{hint} and re-run to resume")
     except Exception as err:
         if not _out_of_memory(err):

@@ -30,8 +30,10 @@ from typing import Optional, Union
 
 import torch
 
-from .checkpoint import CheckpointError, atomic_write, list_checkpoints, read_checkpoint
+from .checkpoint import CheckpointError, read_checkpoint
+from .files import write_bytes
 from .models import Generator, count_parameters
+from .rundir import RunDir
 from .sampling import DeviceUnavailable, resolve_device
 
 # The model the viewer and scripts/sample.py open when none is given.
@@ -86,7 +88,7 @@ class ModelInfo:
 def save_generator(generator: Generator, path: PathLike, *, step: Optional[int] = None,
                    dataset: Optional[str] = None, objective: Optional[str] = None,
                    fp16: bool = False) -> ModelInfo:
-    """Write ``generator`` as a safetensors export (atomically: temporary file + rename).
+    """Write ``generator`` as a safetensors export (atomically, through ``files.write_bytes``).
 
     Args:
         generator: the network; its ``describe()`` kwargs go into the metadata.
@@ -118,7 +120,7 @@ def save_generator(generator: Generator, path: PathLike, *, step: Optional[int] 
             "dataset": dataset, "objective": objective, "dtype": str(dtype).replace("torch.", ""),
             "wgan_version": __version__}
     blob = save(tensors, {key: json.dumps(value) for key, value in meta.items()})
-    atomic_write(path, lambda handle: handle.write(blob), suffix=".safetensors")
+    write_bytes(path, blob)
     return ModelInfo(path=path, kind="export", **kwargs, step=step, dataset=dataset, objective=objective,
                      dtype=meta["dtype"])
 
@@ -260,9 +262,10 @@ def _read_checkpoint(path: str, weights: str = "average") -> tuple[ModelInfo, di
 
 def _read_run_dir(path: str, device: torch.device, weights: str) -> tuple[Generator, ModelInfo]:
     """The newest checkpoint of a run that loads, warning about each newer one that does not."""
-    candidates = list_checkpoints(path)
+    run = RunDir(path)
+    candidates = run.list_checkpoints()
     if not candidates:
-        raise ModelLoadError(f"{path} is a directory without checkpoints (looked in {path}/checkpoints); pass a "
+        raise ModelLoadError(f"{path} is a directory without checkpoints (looked in {run.checkpoints}); pass a "
                              f"run directory that has trained for a while, a checkpoint .pt or an export")
     problems = []
     for _, checkpoint in reversed(candidates):
@@ -272,7 +275,7 @@ def _read_run_dir(path: str, device: torch.device, weights: str) -> tuple[Genera
         except ModelLoadError as err:
             problems.append(str(err))
             warnings.warn(f"{err}; trying an older checkpoint", stacklevel=3)
-    raise ModelLoadError(f"no usable checkpoint in {path}/checkpoints: " + "; ".join(problems))
+    raise ModelLoadError(f"no usable checkpoint in {run.checkpoints}: " + "; ".join(problems))
 
 
 def _resolve(path: Optional[PathLike]) -> str:

@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from .data import to_uint8
+from .files import atomic_write
 
 MAX_SEED = 2**63 - 1
 PADDING = 2              # pixels between (and around) the images of a grid, as in training grids
@@ -148,15 +149,12 @@ def interpolation_latents(z_dim: int, steps: int, seed: int) -> torch.Tensor:
 
 
 def save_png(image: Image.Image, path: str) -> str:
-    """Save a PIL image as PNG atomically (temporary file + rename); returns ``path``."""
-    # Not checkpoint.atomic_write: a preview image needs no fsync, and checkpoints keep their
-    # writer (and its fault injection in the tests) to themselves.
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp_{os.getpid()}_{os.path.basename(path)}")
-    image.save(tmp, format="PNG")
-    os.replace(tmp, path)
-    return path
+    """Save a PIL image as PNG atomically (``files.atomic_write``); returns ``path``.
+
+    Not durable (no fsync): a preview grid is rewritten by a re-run, and an fsync per grid would
+    only slow training down; readers still never see a torn PNG.
+    """
+    return atomic_write(path, lambda handle: image.save(handle, format="PNG"), durable=False)
 
 
 def save_each(images: torch.Tensor, folder: str) -> list[str]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
-
 import torch
 
 from .data import to_uint8
+from .rundir import RunDir
 from .sampling import save_png, tile, to_image
 
 # TensorBoard tags, documented in README.md ("TensorBoard tags").
@@ -23,6 +21,7 @@ TAGS = {
     "gp_grad_norm": "wgan_gp/grad_norm",
     "images_per_sec": "speed/critic_images_per_sec",
     "steps_per_sec": "speed/generator_steps_per_sec",
+    "lr": "train/lr",                             # learning rate of the last generator step
 }
 IMAGE_TAGS = {"fixed": "samples/fixed_noise", "real": "samples/real"}
 
@@ -33,28 +32,24 @@ class RunWriter:
     def __init__(self, run_dir: str, purge_step: int | None = None):
         from torch.utils.tensorboard import SummaryWriter
         self.run_dir = run_dir
+        self.run = RunDir(run_dir)
         # On resume, events and metrics rows written after the checkpoint are dropped, so a
         # curve never shows two values for one step.
         self.tb = SummaryWriter(log_dir=run_dir, purge_step=purge_step)
-        self.metrics_path = os.path.join(run_dir, "metrics.jsonl")
+        self.metrics_path = self.run.metrics
         if purge_step is not None:
-            rows = [r for r in read_metrics(run_dir) if r.get("step", 0) < purge_step]
-            tmp = self.metrics_path + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as handle:
-                handle.writelines(json.dumps(r) + "\n" for r in rows)
-            os.replace(tmp, self.metrics_path)
+            self.run.write_metrics([r for r in self.run.read_metrics() if r.get("step", 0) < purge_step])
 
     def scalars(self, step: int, values: dict) -> None:
         for key, value in values.items():
             self.tb.add_scalar(TAGS.get(key, key), value, step)
-        with open(self.metrics_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"step": step, **values}) + "\n")
+        self.run.append_metrics({"step": step, **values})
 
-    def grid(self, step: int, kind: str, images: torch.Tensor, png_name: str) -> str:
-        """Float images in [-1, 1] as one grid, the same layout scripts/sample.py writes."""
+    def grid(self, step: int, kind: str, images: torch.Tensor, path: str) -> str:
+        """Float images in [-1, 1] as one grid (the layout scripts/sample.py writes), to TensorBoard
+        and to the PNG ``path`` (a RunDir sample path)."""
         grid = tile(to_uint8(images.detach().float().cpu()))        # H x W (gray) or H x W x C
         self.tb.add_image(IMAGE_TAGS[kind], grid, step, dataformats="HW" if grid.ndim == 2 else "HWC")
-        path = os.path.join(self.run_dir, "samples", png_name)
         save_png(to_image(grid), path)
         return path
 
@@ -66,17 +61,8 @@ class RunWriter:
 
 
 def read_metrics(run_dir: str) -> list[dict]:
-    """Rows of a run's metrics.jsonl (skipping a torn last line after a crash)."""
-    path = os.path.join(run_dir, "metrics.jsonl")
-    rows = []
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    pass
-    return rows
+    """``RunDir(run_dir).read_metrics()``: rows of metrics.jsonl, skipping a torn last line."""
+    return RunDir(run_dir).read_metrics()
 
 
 class NullWriter:
@@ -85,7 +71,7 @@ class NullWriter:
     def scalars(self, step: int, values: dict) -> None:
         pass
 
-    def grid(self, step: int, kind: str, images, png_name: str) -> None:
+    def grid(self, step: int, kind: str, images, path: str) -> None:
         pass
 
     def flush(self) -> None:

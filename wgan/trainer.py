@@ -44,9 +44,8 @@ from .distributed import (
 from .ema import GeneratorAverage
 from .models import build_models, count_parameters
 from .objectives import get_objective
-from .rundir import RunLock, preflight, write_config
+from .rundir import RunDir
 from .step import critic_update, generator_update
-from .tracking import read_metrics
 
 EXIT_INTERRUPTED = 3      # stopped by SIGINT/SIGTERM after writing a checkpoint
 GRAPH_WARMUP_STEPS = 3    # eager generator steps before the CUDA graphs are captured
@@ -462,13 +461,13 @@ class Trainer:
         Under torchrun every rank calls this; rank 0 alone touches the run directory.
         """
         cfg, main = self.cfg, self.dist.is_main
-        run_dir = cfg.run.dir
+        run_dir, run = cfg.run.dir, RunDir(cfg.run.dir)
         with contextlib.ExitStack() as stack:
             path = None
             if main:
-                preflight(cfg)          # again here: notebook users call run() without the CLI
+                run.preflight(cfg)      # again here: notebook users call run() without the CLI
                 os.makedirs(run_dir, exist_ok=True)
-                stack.enter_context(RunLock(run_dir))
+                stack.enter_context(run.locked())
             stack.enter_context(_SignalCatcher(self))
             if main:
                 resumed = ckpt.load_latest(run_dir, validate=self.check_compatible, map_location="cpu")
@@ -480,8 +479,8 @@ class Trainer:
                 self.echo(f"resuming {run_dir} from {path} (generator step {self.step})")
                 self._resumed_from = path
             if main:
-                write_config(run_dir, cfg)
-                fids = [v for row in read_metrics(run_dir) if row.get("step", 0) <= self.step  # not a crashed
+                run.write_config(cfg)
+                fids = [v for row in run.read_metrics() if row.get("step", 0) <= self.step  # not a crashed
                         for k, v in row.items() if k.startswith("fid_")]                   # attempt's rows
                 self.best_fid = min(fids, default=float("inf"))
             return self._loop()
@@ -492,6 +491,7 @@ class Trainer:
         from .tracking import NullWriter, RunWriter
 
         cfg, t, log, main = self.cfg, self.cfg.train, self.cfg.log, self.dist.is_main
+        run = RunDir(cfg.run.dir)
         # Purge what a crashed earlier attempt logged after the checkpoint resumed from (all of it
         # when no checkpoint was reached), so metrics.jsonl and TensorBoard hold each step once.
         writer = RunWriter(cfg.run.dir, purge_step=self.step + 1 if self.step else 0) if main else NullWriter()
@@ -499,7 +499,7 @@ class Trainer:
         self.echo("resolved config:\n" + cfg.to_yaml().rstrip())
         if self.step == 0:
             real = to_unit_range(self.sampler.images[: log.n_samples].to(self.device))
-            writer.grid(0, "real", real, "real.png")
+            writer.grid(0, "real", real, run.sample("real.png"))
         last_ckpt, metrics = self._resumed_from, {}
         bar = tqdm(total=t.steps, initial=self.step, disable=not (log.progress and main), unit="step",
                    dynamic_ncols=True, file=sys.stderr)
@@ -530,7 +530,7 @@ class Trainer:
                 stop = (any_rank(self._stop_signal is not None, self.dist, self.device) if log_now
                         else False) if self.dist.enabled else self._stop_signal is not None
                 if main and (self.step % log.sample_every == 0 or self.step == t.steps):
-                    writer.grid(self.step, "fixed", self.sample(self.fixed_z), f"step_{self.step:08d}.png")
+                    writer.grid(self.step, "fixed", self.sample(self.fixed_z), run.sample_grid(self.step))
                 if main and log.eval_every and (self.step % log.eval_every == 0 or self.step == t.steps):
                     self._evaluate(writer)
                 if self.step % log.checkpoint_every == 0 or self.step == t.steps or stop:
@@ -599,7 +599,7 @@ class Trainer:
         if fid is not None and fid < self.best_fid:
             self.best_fid = fid
             save_generator(self.sampling_generator(),
-                           os.path.join(self.cfg.run.dir, "best_generator.safetensors"), step=self.step,
+                           RunDir(self.cfg.run.dir).best_generator, step=self.step,
                            dataset=self.cfg.data.name, objective=self.cfg.train.objective)
         return metrics
 

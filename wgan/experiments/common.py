@@ -12,7 +12,6 @@ generator step with the critic frozen.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 from dataclasses import asdict, dataclass, replace
@@ -21,6 +20,7 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
+from ..files import atomic_write, write_json  # noqa: F401 - write_json is part of this module's API
 from ..objectives import Objective, em_estimate, get_objective
 from ..step import critic_update as algorithm1_critic_update
 from ..step import generator_update
@@ -193,15 +193,6 @@ def json_path(png_path: str) -> str:
     return root + ".json"
 
 
-def write_json(path: str, payload: dict) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, allow_nan=False)
-        handle.write("\n")
-    os.replace(tmp, path)
-
-
 def pyplot():
     """matplotlib.pyplot on the non-interactive Agg backend (matplotlib is the ``plots`` extra)."""
     try:
@@ -214,6 +205,7 @@ def pyplot():
 
 
 def save_figure(fig, path: str) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    """``fig`` as a PNG at ``path`` through the atomic writer (a preview: no fsync), then closed."""
+    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=120, bbox_inches="tight"),
+                 durable=False)
     pyplot().close(fig)

@@ -21,7 +21,7 @@ from ..config import load_config
 from ..data import ImageDataset
 from ..data import to_uint8
 from ..sampling import save_png, tile, to_image
-from ..tracking import read_metrics
+from ..rundir import RunDir
 from ..trainer import NonFiniteError, Trainer
 from .common import json_path, pyplot, save_figure, write_json
 
@@ -81,7 +81,7 @@ def run(out: str = "docs/figures/stability.png", steps: int = 10000, device: str
         except NonFiniteError as err:   # a diverging arm is a result of this experiment, not a crash
             failure = str(err)
             echo(f"{objective}: {failure}")
-        rows = read_metrics(run_dir)
+        rows = RunDir(run_dir).read_metrics()
         arms[objective] = {"run_dir": run_dir, "samples": trainer.sample(trainer.fixed_z).nan_to_num(0.0),
                            "rows": rows, "seconds": round(time.perf_counter() - start, 1), "n_critic": n_critic,
                            "optimizer": cfg.train.optimizer, "lr": cfg.train.lr, "failure": failure}

@@ -9,8 +9,6 @@ write the numbers with their protocol to JSON.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from typing import Callable, Optional, Sequence
@@ -20,6 +18,7 @@ import torch
 from .. import sampling
 from ..data import DatasetNotFound
 from ..export import WEIGHTS
+from ..files import write_json
 from .classifier import ASSET_PATH, ClassifierFeatures, ClassifierNotFound, classify, load_classifier
 from .features import as_uint8, extract_features
 from .fid import feature_stats, fid_from_stats, kernel_distance
@@ -250,11 +249,10 @@ def main(argv: list[str]) -> int:
                         "image_size": images.shape[-1], **suite.protocol(), "metrics": results,
                         "seconds": round(seconds, 1), "torch": torch.__version__, "device": str(device)})
     if args.out:
-        folder = os.path.dirname(os.path.abspath(args.out))
-        os.makedirs(folder, exist_ok=True)
-        with open(args.out, "w", encoding="utf-8") as handle:
-            json.dump(records[0] if len(records) == 1 else records, handle, indent=2)
-            handle.write("\n")
+        try:
+            write_json(args.out, records[0] if len(records) == 1 else records)
+        except ValueError as err:   # NaN or Inf: not JSON, so not written (the table above has them)
+            return _fail(f"cannot write {args.out}: {err}; a metric is NaN or infinite")
         print(f"wrote {args.out}")
     return 0
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import warnings
 from typing import Callable, Optional
 
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 
 from ..data import load_cifar10, load_fashion_mnist, load_image_folder, load_mnist, make_stacked_mnist, resize_uint8
+from ..files import atomic_write
 from .features import extract_features
 from .fid import FeatureStats, feature_stats
 
@@ -75,17 +75,9 @@ def _read_cache(path: str) -> Optional[FeatureStats]:
 
 
 def _write_cache(path: str, stats: FeatureStats) -> None:
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, mu=stats.mu, sigma=stats.sigma, features=stats.features)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write the statistics atomically: a run killed mid-write must not leave a torn cache that
+    every later evaluation would have to detect and recompute."""
+    atomic_write(path, lambda handle: np.savez(handle, mu=stats.mu, sigma=stats.sigma, features=stats.features))
 
 
 def reference_stats(extractor: Callable, dataset: str, root: str = "data", split: str = "test",

@@ -3,9 +3,9 @@
 # cuDNN autotuning? The same 2-GPU run (configs/mnist_paper.yaml, fp32, 300 steps, replicas
 # checked) four times with autotuning (eager, graphs, each twice) and twice with
 # train.deterministic=true (eager, graphs); two runs at a time, on GPUs 0,1 and 2,3.
-#   OUT=some/folder bash docs/results/gpu_ddp_repeat.sh
+#   OUT=some/folder bash results/gpu_ddp_repeat.sh
 set -uo pipefail
-cd "$(dirname "$0")/../.." || exit 1
+cd "$(dirname "$0")/.." || exit 1
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 OUT=${OUT:-out}
 W=runs/ddp_repeat

@@ -2,9 +2,9 @@
 # One device call on a 4-GPU machine: weak scaling (issue 8), then, in parallel on separate
 # GPUs, the benchmark table (issue 3) and the fast path next to the eager path for the same
 # 6,000 generator steps of configs/mnist_paper.yaml (issue 3's quality check).
-#   OUT=some/folder bash docs/results/gpu_speed_and_scaling.sh
+#   OUT=some/folder bash results/gpu_speed_and_scaling.sh
 set -uo pipefail
-cd "$(dirname "$0")/../.." || exit 1
+cd "$(dirname "$0")/.." || exit 1
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 OUT=${OUT:-out}
 mkdir -p "$OUT" runs/gpu

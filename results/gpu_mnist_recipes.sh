@@ -3,9 +3,9 @@
 # TRAIN_SECONDS of wall time (then SIGINT: the trainer finishes the step, checkpoints, exits 3),
 # then FID/KID on 10k samples against MNIST test for the weight average and the live weights,
 # the MNIST-classifier metrics, and fid_2k of every checkpoint (for the EM-vs-FID curve).
-#   OUT=folder INCEPTION=path/to/inception.pt bash docs/results/gpu_mnist_recipes.sh "name|overrides" ...
+#   OUT=folder INCEPTION=path/to/inception.pt bash results/gpu_mnist_recipes.sh "name|overrides" ...
 set -uo pipefail
-cd "$(dirname "$0")/../.." || exit 1
+cd "$(dirname "$0")/.." || exit 1
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 OUT=${OUT:-out}
 TRAIN_SECONDS=${TRAIN_SECONDS:-400}

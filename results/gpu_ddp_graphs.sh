@@ -4,9 +4,9 @@
 #     checksums asserted at every log step (train.check_replicas); losses compared row by row;
 #  2. resume under torchrun with a different world size and graphs on (4 processes, then 2);
 #  3. weak scaling, per-GPU batch 256, 64x64 MNIST, 1/2/4 GPUs, graphs and eager.
-#   OUT=some/folder bash docs/results/gpu_ddp_graphs.sh
+#   OUT=some/folder bash results/gpu_ddp_graphs.sh
 set -uo pipefail
-cd "$(dirname "$0")/../.." || exit 1
+cd "$(dirname "$0")/.." || exit 1
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 OUT=${OUT:-out}
 W=runs/ddp

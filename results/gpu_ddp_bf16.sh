@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One device call: bf16 autocast + channels_last + CUDA graphs under torchrun on 2 and 4 GPUs,
 # replicas checked at every log step (configs/mnist.yaml, 300 steps).
-#   OUT=some/folder bash docs/results/gpu_ddp_bf16.sh
+#   OUT=some/folder bash results/gpu_ddp_bf16.sh
 set -uo pipefail
-cd "$(dirname "$0")/../.." || exit 1
+cd "$(dirname "$0")/.." || exit 1
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 OUT=${OUT:-out}
 mkdir -p "$OUT"

@@ -7,9 +7,9 @@
 #                  the classifier metrics
 #   stacked_mnist: modes and KL over 26,000 samples at every checkpoint
 #   other:         exported only (FID afterwards, where the Inception network is)
-#   OUT=folder bash docs/results/gpu_quality.sh "name|config|override override ..." ...
+#   OUT=folder bash results/gpu_quality.sh "name|config|override override ..." ...
 set -uo pipefail
-cd "$(dirname "$0")/../.." || exit 1
+cd "$(dirname "$0")/.." || exit 1
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 OUT=${OUT:-out}
 TRAIN_SECONDS=${TRAIN_SECONDS:-480}

@@ -4,10 +4,10 @@
 # 26,000 samples, on the GPU) and an MNIST run (exported; FID is computed on the CPU later,
 # since the Inception network and Fashion-MNIST do not fit one call together), plus the
 # benchmark (its eager-vs-graphs check covers the weight average).
-#   OUT=folder bash docs/results/gpu_datasets_and_scaling.sh
+#   OUT=folder bash results/gpu_datasets_and_scaling.sh
 # Fashion-MNIST is read from FASHION_ROOT/fashion-mnist/*.gz.
 set -uo pipefail
-cd "$(dirname "$0")/../.." || exit 1
+cd "$(dirname "$0")/.." || exit 1
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 OUT=${OUT:-out}
 TRAIN_SECONDS=${TRAIN_SECONDS:-400}
