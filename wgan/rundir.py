@@ -15,6 +15,7 @@ even when its pid has since been reused by an unrelated process. On filesystems 
 from __future__ import annotations
 
 import errno
+import gzip
 import json
 import os
 import re
@@ -51,13 +52,15 @@ def read_metrics_file(path: PathLike) -> list[dict]:
     """Rows of a metrics file in the ``metrics.jsonl`` format, wherever it lies or however named.
 
     A line that is not JSON is skipped: a run killed mid-append leaves a torn last line, and the
-    rows before it are still good. Blank lines are skipped too.
+    rows before it are still good. Blank lines are skipped too. A ``.gz`` file is read through
+    gzip (results/ keeps the raw logs of past runs compressed).
 
     Raises:
         OSError: the file cannot be opened (FileNotFoundError when it does not exist).
     """
     rows = []
-    with open(path, encoding="utf-8") as handle:
+    opener = gzip.open if os.fspath(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
         for line in handle:
             try:
                 rows.append(json.loads(line))
