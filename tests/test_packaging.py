@@ -45,6 +45,13 @@ def _clean_env() -> dict:
 def wheel(tmp_path_factory) -> str:
     if not _pip_available():
         pytest.skip(f"pip is not installed for {sys.executable}, so the wheel cannot be built")
+    try:
+        import setuptools
+        version = tuple(int(part) for part in setuptools.__version__.split(".")[:2])
+    except (ImportError, ValueError):
+        version = (0, 0)
+    assert version >= (77, 0), ("building the wheel without isolation needs setuptools>=77 in this environment "
+                                "(pip install -e '.[test]' installs it)")
     out = tmp_path_factory.mktemp("wheel")
     # --no-build-isolation: build with this environment's setuptools (no download).
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
