@@ -20,15 +20,13 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import torch
 
-import torch  # noqa: E402
-
-from wgan.config import load_config  # noqa: E402
-from wgan.data import load_mnist  # noqa: E402
-from wgan.files import write_json, write_text  # noqa: E402
-from wgan.models import Critic, Generator  # noqa: E402
-from wgan.trainer import GRAPH_WARMUP_STEPS, Trainer  # noqa: E402
+from wgan.config import load_config
+from wgan.data import load_mnist
+from wgan.files import write_json, write_text
+from wgan.models import Critic, Generator
+from wgan.trainer import GRAPH_WARMUP_STEPS, Trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(REPO, "data")

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Evaluate a generator: python scripts/evaluate.py MODEL_OR_RUN --metrics fid,kid,modes --n 10000"""
+"""Evaluate a generator: python scripts/evaluate.py MODEL_OR_RUN --metrics fid,kid,modes --n 10000
 
-import os
+The same as the installed command ``wgan-evaluate`` (``pip install -e .``).
+"""
+
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from wgan.metrics.evaluate import main  # noqa: E402
+from wgan.cli import evaluate_command as main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

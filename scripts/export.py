@@ -2,14 +2,13 @@
 """Export a trained generator as a pickle-free .safetensors file.
 
 python scripts/export.py RUN_DIR_OR_CHECKPOINT OUT [--fp16]
+
+The same as the installed command ``wgan-export`` (``pip install -e .``).
 """
 
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from wgan.export import main  # noqa: E402
+from wgan.cli import export_command as main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -5,13 +5,10 @@ Needs Xvfb (apt-get install -y xvfb); the window is grabbed with Pillow's ImageG
 """
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from wgan.export import ModelLoadError  # noqa: E402
-from wgan.viewer import take_screenshot  # noqa: E402
+from wgan.export import ModelLoadError
+from wgan.viewer import take_screenshot
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

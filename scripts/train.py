@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Train a WGAN: python scripts/train.py --config configs/mnist.yaml [key=value ...]"""
+"""Train a WGAN: python scripts/train.py --config configs/mnist.yaml [key=value ...]
 
-import os
+The same as the installed command ``wgan-train`` (``pip install -e .``).
+"""
+
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from wgan.cli import train_main  # noqa: E402
+from wgan.cli import train_command as main
 
 if __name__ == "__main__":
-    sys.exit(train_main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

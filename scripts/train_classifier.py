@@ -11,13 +11,11 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import torch
 
-import torch  # noqa: E402
-
-from wgan.checkpoint import atomic_save  # noqa: E402
-from wgan.data import DatasetNotFound, load_mnist  # noqa: E402
-from wgan.metrics.classifier import ASSET_PATH, accuracy, train_classifier  # noqa: E402
+from wgan.checkpoint import atomic_save
+from wgan.data import DatasetNotFound, load_mnist
+from wgan.metrics.classifier import ASSET_PATH, accuracy, train_classifier
 
 
 def main(argv: list[str]) -> int:

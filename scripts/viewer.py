@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Desktop sample viewer: python scripts/viewer.py [MODEL]"""
+"""Desktop sample viewer: python scripts/viewer.py [MODEL]
 
-import os
+The same as the installed command ``wgan-view`` (``pip install -e .``).
+"""
+
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from wgan.viewer import main  # noqa: E402
+from wgan.cli import view_command as main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

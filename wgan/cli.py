@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import shutil
 import sys
 import tempfile
 import warnings
@@ -21,6 +22,7 @@ from .checkpoint import CheckpointError
 from .config import ConfigDeprecation, ConfigError, escape_controls, load_config
 from .data import DatasetNotFound, load_dataset
 from .distributed import from_environment, shutdown
+from .resources import config_names
 from .rundir import RunDir, RunDirError, preflight
 
 EXIT_BAD_INPUT = 2        # bad config, missing data, unusable run directory or checkpoints
@@ -88,7 +90,8 @@ def train_main(argv: list[str]) -> int:
     parser = _Parser(
         prog="train.py", description="Train a WGAN. Re-running with the same run.dir resumes it.",
         epilog="example: train.py --config configs/mnist.yaml train.lr=1e-4 run.dir=runs/lr1e-4")
-    parser.add_argument("--config", help="YAML config file (see configs/)")
+    parser.add_argument("--config", help="YAML config file, or the name of a shipped config: "
+                        + ", ".join(config_names()))
     parser.add_argument("--dry-run", action="store_true",
                         help="2 generator steps into a temporary run.dir, logging everything: a smoke test")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.lr=1e-4")
@@ -111,6 +114,7 @@ def train_main(argv: list[str]) -> int:
         train,
     )
     cfg = None
+    dry_run_dir = None      # the temporary run.dir of --dry-run, removed whatever happens
     try:
         with _checkpoint_warnings():
             cfg = load_config(args.config, overrides)
@@ -119,7 +123,7 @@ def train_main(argv: list[str]) -> int:
             resolve_device(cfg.system.device)
             dataset = _load_data(cfg)
             if args.dry_run:  # only now: bad input must not leave an empty temporary directory behind
-                cfg.run.dir = tempfile.mkdtemp(prefix="wgan-dry-run-")
+                cfg.run.dir = dry_run_dir = tempfile.mkdtemp(prefix="wgan-dry-run-")
             # Under torchrun this joins the process group (NCCL on CUDA, gloo on CPU).
             dist_ctx = from_environment(cfg.system.device)
             result = train(cfg, dataset, dist_ctx=dist_ctx)
@@ -141,6 +145,79 @@ def train_main(argv: list[str]) -> int:
             raise
         return _fail("out of memory building the models or a batch; lower train.batch_size, model.g_width, "
                      "model.c_width or data.image_size")
+    finally:
+        if dry_run_dir is not None:
+            shutil.rmtree(dry_run_dir, ignore_errors=True)
     shutdown(dist_ctx)      # only after success: a rank that failed must not wait for the others here
+    if dry_run_dir is not None:
+        print(f"done: {result.step} generator steps, with logging, samples and a checkpoint, in a temporary run "
+              f"directory (dry run; removed)")
+        return 0
     print(f"done: {result.step} generator steps in {result.run_dir} (checkpoint {result.last_checkpoint})")
     return 0
+
+
+# ----------------------------------------------------------------------------- installed commands
+# The console scripts of pyproject.toml ([project.scripts]: wgan-train, wgan-sample, ...) and
+# ``python -m wgan COMMAND`` call these. Each takes argv (default: sys.argv[1:]) and returns the
+# exit code; the heavy modules are imported only by the command that needs them.
+
+def _argv(argv: list[str] | None) -> list[str]:
+    return sys.argv[1:] if argv is None else list(argv)
+
+
+def train_command(argv: list[str] | None = None) -> int:
+    """wgan-train: train a WGAN (``--config mnist`` or a YAML path, then key=value overrides)."""
+    return train_main(_argv(argv))
+
+
+def sample_command(argv: list[str] | None = None) -> int:
+    """wgan-sample: sample grids or interpolations from a trained generator."""
+    from .sampling import main
+    return main(_argv(argv))
+
+
+def evaluate_command(argv: list[str] | None = None) -> int:
+    """wgan-evaluate: FID/KID and the MNIST-classifier metrics of a trained generator."""
+    from .metrics.evaluate import main
+    return main(_argv(argv))
+
+
+def export_command(argv: list[str] | None = None) -> int:
+    """wgan-export: write a trained generator as a pickle-free .safetensors file."""
+    from .export import main
+    return main(_argv(argv))
+
+
+def view_command(argv: list[str] | None = None) -> int:
+    """wgan-view: the desktop sample viewer."""
+    from .viewer import main
+    return main(_argv(argv))
+
+
+COMMANDS = {
+    "train": train_command,
+    "sample": sample_command,
+    "evaluate": evaluate_command,
+    "export": export_command,
+    "view": view_command,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m wgan COMMAND [ARGS...]``: the same commands as the wgan-* console scripts."""
+    argv = _argv(argv)
+    usage = ("usage: python -m wgan {" + ",".join(COMMANDS) + "} [ARGS...]\n"
+             "  (the same as wgan-" + ", wgan-".join(COMMANDS) + "; COMMAND --help for each)")
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage)
+        return 0 if argv else EXIT_BAD_INPUT
+    if argv[0] in ("-V", "--version"):
+        from . import __version__
+        print(f"wgan {__version__}")
+        return 0
+    command = COMMANDS.get(argv[0])
+    if command is None:
+        return _fail(f"unknown command {argv[0]!r}; choose one of {', '.join(COMMANDS)} "
+                     f"(python -m wgan --help)")
+    return command(argv[1:])

@@ -279,7 +279,14 @@ def _parse_override(text: str) -> tuple[str, Any]:
 def _read_yaml(path: str) -> dict:
     shown = _q(path, limit=200)
     if not os.path.exists(path):
-        raise ConfigError(f"config file {shown} does not exist; pass an existing file such as configs/mnist.yaml")
+        from .resources import config_names, shipped_config
+        # A bare name (mnist, mnist.yaml) that is not a file here is one of the shipped configs.
+        shipped = shipped_config(path) if path and os.path.basename(path) == path else None
+        if shipped is None:
+            names = ", ".join(config_names()) or "none in this installation"
+            raise ConfigError(f"config file {shown} does not exist; pass an existing file or the name of a "
+                              f"shipped config ({names})")
+        path = shipped
     if os.path.isdir(path):
         raise ConfigError(f"config path {shown} is a directory; pass a YAML file such as configs/mnist.yaml")
     if not os.path.isfile(path):
@@ -358,7 +365,10 @@ def load_config(path: Optional[str] = None, overrides: Optional[list[str]] = Non
     """Load a YAML config, apply ``key=value`` overrides and validate the result.
 
     Args:
-        path: YAML file with sections data/model/train/log/run; None starts from defaults.
+        path: YAML file with sections data/model/train/log/run, or the name of a shipped config
+            (``"mnist"``, ``"mnist_cpu"``, ...: configs/*.yaml, installed with the package); None
+            starts from defaults. With ``data.root`` left at ``data`` and no MNIST under ./data,
+            mnist and stacked_mnist use the MNIST bundled with the package.
         overrides: dotted assignments such as ``["train.lr=1e-4", "run.dir=runs/x"]``.
 
     Raises:
@@ -368,7 +378,10 @@ def load_config(path: Optional[str] = None, overrides: Optional[list[str]] = Non
     for text in overrides or []:
         key, value = _parse_override(text)
         values[key] = value
-    return build_config(values)
+    cfg = build_config(values)
+    from .resources import resolve_data_root
+    cfg.data.root = resolve_data_root(cfg.data.name, cfg.data.root)   # default "data" outside a checkout
+    return cfg
 
 
 def apply_objective_defaults(cfg: Config) -> None:
