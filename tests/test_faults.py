@@ -944,3 +944,23 @@ def test_checkpoint_that_would_call_exec_is_refused_without_allowlisting_advice(
     torch.save({"step": 8, "generator": Exec()}, tmp_path / "evil.pt")
     torch.load(tmp_path / "evil.pt", weights_only=False)    # control: the payload is real
     assert marker.exists()
+
+
+@pytest.mark.parametrize("override,key", [("train.lr=0.001", "train.lr"), ("train.seed=7", "train.seed")])
+def test_resume_without_config_yaml_compares_against_the_checkpoints_config(override, key, run_copy, tiny_args):
+    config = run_copy / "config.yaml"
+    saved = read_checkpoint(checkpoint_path(str(run_copy), 6))["config"]
+    config.unlink()
+    before = snapshot(run_copy)
+    with captured() as (out, err):
+        rc = train_main(tiny_args + [f"run.dir={run_copy}", *SHORT[1:], "train.steps=8", override])
+    assert rc == 2
+    lines = err.getvalue().strip().splitlines()
+    section, name = key.split(".")
+    assert lines == [f"error: {key} is {load_config(None, tiny_args + [override]).train.__dict__[name]!r} but the "
+                     f"run in {run_copy} was started with {saved[section][name]!r}; keep {key}="
+                     f"{saved[section][name]} to resume it, or choose a new run.dir"], lines
+    assert not config.exists() and snapshot(run_copy) == before     # not rewritten, nothing trained
+    with captured():                                                   # the run's own config resumes
+        assert train_main(tiny_args + [f"run.dir={run_copy}", *SHORT[1:], "train.steps=8"]) == 0
+    assert config.exists() and newest_step(run_copy) == 8

@@ -44,7 +44,7 @@ from .distributed import (
 from .ema import GeneratorAverage
 from .models import build_models, count_parameters
 from .objectives import get_objective
-from .rundir import RunDir
+from .rundir import RunDir, check_resume_compatible
 from .step import critic_update, generator_update
 
 EXIT_INTERRUPTED = 3      # stopped by SIGINT/SIGTERM after writing a checkpoint
@@ -373,6 +373,10 @@ class Trainer:
             theirs = state[name]
             if set(own) != set(theirs) or any(own[k].shape != theirs[k].shape for k in own):
                 raise ckpt.CheckpointError(f"checkpoint holds a {name} of another architecture than the config's")
+        if not os.path.lexists(RunDir(self.cfg.run.dir).config):
+            # config.yaml was deleted: the checkpoint's copy names the experiment (ConfigError: a
+            # refusal to resume, not a damaged file), checked before config.yaml is rewritten.
+            check_resume_compatible(state["config"], self.cfg)
         # Everything load_state_dict reads, checked before anything is loaded: a file that fails
         # here is a damaged checkpoint, and load_latest falls back to an older one.
         ckpt.check_optimizer_state("opt_g", state["opt_g"], self.opt_g)
