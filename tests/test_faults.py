@@ -526,7 +526,9 @@ def test_nan_stops_with_step_and_quantity_and_keeps_the_last_good_checkpoint(qua
     trainer.critic_step, trainer.generator_step = original_critic, generator_step
     with pytest.raises(NonFiniteError) as err:
         trainer.run()
-    assert str(err.value) == f"{quantity} loss became NaN/Inf at generator step 4"
+    # The poisoned critic weights are the cause, the loss that went NaN first their symptom.
+    assert re.fullmatch(rf"(generator and )?critic weights became NaN/Inf by generator step 4 \(first NaN/Inf "
+                        rf"loss: {quantity} loss at generator step 4\)", str(err.value)), str(err.value)
     assert [s for s, _ in list_checkpoints(str(run_dir))] == [2]   # no checkpoint of a NaN state
     assert all_finite(read_checkpoint(checkpoint_path(str(run_dir), 2)))
     assert temp_files(run_dir) == [] and not os.path.exists(run_dir / ".lock")
@@ -539,7 +541,8 @@ def test_diverging_learning_rate_exits_4_with_one_line_and_writes_no_checkpoint(
     assert rc == 4
     lines = err.getvalue().strip().splitlines()
     assert len(lines) == 1
-    assert re.fullmatch(r"error: (critic|generator) loss became NaN/Inf at generator step 1; the last good "
+    assert re.fullmatch(r"error: ((critic|generator) loss became NaN/Inf at generator step 1|(generator and critic|critic|generator) weights became "
+                        r"NaN/Inf by generator step 1 \(first NaN/Inf loss: \w+ loss at generator step 1\)); the last good "
                         r"checkpoint is kept in \S+/checkpoints", lines[0]), lines[0]
     run_dir = tiny_overrides[-1].split("=", 1)[1]
     assert list_checkpoints(run_dir) == []
@@ -805,3 +808,159 @@ def test_lock_file_without_a_valid_pid_is_taken_over_without_flock(content, tmp_
     with RunLock(str(tmp_path)):
         assert (tmp_path / ".lock").read_text() == str(os.getpid())
     assert not os.path.exists(tmp_path / ".lock")
+
+
+# ------------------------------------------- 8. checkpoints that load but are wrong (issue 16)
+def _rewrite(run_dir, step, change) -> str:
+    """Apply ``change(state)`` to a checkpoint and write it back with a valid integrity digest,
+    as a run that saved such a state would have (the file itself is sound)."""
+    path = checkpoint_path(str(run_dir), step)
+    state = read_checkpoint(path)
+    change(state)
+    ckpt.save_checkpoint(str(run_dir), step, state, keep=100)
+    return path
+
+
+def _poison(part, key=None):
+    def change(state):
+        entry = state[part]
+        if part.startswith("opt_"):
+            entry = entry["state"][0]
+        name = key or max(entry, key=lambda k: entry[k].numel() if torch.is_tensor(entry[k]) else 0)
+        entry[name] = entry[name].clone().fill_(float("nan") if part != "critic" else float("inf"))
+    return change
+
+
+@pytest.mark.parametrize("part,key,what", [("generator", None, "generator weights"),
+                                           ("critic", None, "critic weights"),
+                                           ("opt_c", "square_avg", "critic optimiser state")])
+def test_checkpoint_with_nan_tensors_is_damaged_and_resume_falls_back(part, key, what, run_copy, make_trainer):
+    bad = _rewrite(run_copy, 6, _poison(part, key))
+    assert read_checkpoint(bad)["step"] == 6            # loads: only its values are wrong
+    trainer, lines = make_trainer(run_copy, *SHORT[1:], "train.steps=8")
+    with pytest.warns(UserWarning, match=re.escape(bad) + ".*NaN/Inf values in its " + what):
+        result = trainer.run()
+    assert f"resuming {run_copy} from {checkpoint_path(str(run_copy), 4)} (generator step 4)" in lines
+    assert result.step == 8 and all_finite(read_checkpoint(bad))   # the bad file was replaced
+
+
+def test_nan_checkpoint_is_not_resumed_again_and_again_by_the_cli(run_copy, tiny_args):
+    _rewrite(run_copy, 6, _poison("generator"))
+    for _ in range(2):                                  # before: exit 4 on every re-run
+        with captured() as (_, err):
+            rc = train_main(tiny_args + [f"run.dir={run_copy}", *SHORT[1:], "train.steps=8"])
+        assert rc == 0, err.getvalue()
+    assert "Traceback" not in err.getvalue()
+
+
+def test_nan_generator_weights_are_blamed_not_the_critic_loss(tmp_path, make_trainer):
+    trainer, _ = make_trainer(tmp_path / "run", "train.steps=10", "log.checkpoint_every=2", "log.log_every=2",
+                              "log.sample_every=1000")
+    original = trainer.generator_step
+
+    def generator_step():
+        original()
+        if trainer.step == 3:
+            with torch.no_grad():
+                next(trainer.generator.parameters()).fill_(float("nan"))
+
+    trainer.generator_step = generator_step
+    with pytest.raises(NonFiniteError) as err:
+        trainer.run()
+    # The critic's step 4 learnt from NaN images, so its weights are NaN too by the check; before,
+    # the message was "critic loss became NaN/Inf at generator step 4" and named no weights.
+    assert str(err.value) == ("generator and critic weights became NaN/Inf by generator step 4 (first NaN/Inf "
+                              "loss: critic loss at generator step 4)"), str(err.value)
+
+
+@pytest.fixture(scope="module")
+def adam_checkpoint(tmp_path_factory, tiny_args, mnist_test):
+    """Step 6 of a run like base_run's but with Adam: the same shapes, another optimiser's state."""
+    run_dir = tmp_path_factory.mktemp("adam") / "run"
+    cfg = load_config(None, tiny_args + [f"run.dir={run_dir}", "train.optimizer=adam", *SHORT])
+    Trainer(cfg, mnist_test, echo=lambda _: None).run()
+    return checkpoint_path(str(run_dir), 6)
+
+
+def _drop(*keys):
+    def change(state):
+        entry = state
+        for key in keys[:-1]:
+            entry = entry[key]
+        del entry[keys[-1]]
+    return change
+
+
+@pytest.mark.parametrize("fault,expected", [
+    ("adam_into_rmsprop", "another optimiser than the config's RMSprop"),
+    ("no_numpy_rng", "rng.numpy is missing"),
+    ("no_python_rng", "rng.python is missing"),
+    ("no_noise_rng", "rng.noise is missing"),
+    ("no_sampler", "rng.sampler is missing"),
+    ("bad_torch_rng", "rng.torch is missing or malformed"),
+    ("no_opt_state_key", "lacks square_avg"),
+])
+def test_structurally_wrong_checkpoint_is_damaged_and_resume_falls_back(fault, expected, run_copy, make_trainer,
+                                                                         adam_checkpoint):
+    bad = checkpoint_path(str(run_copy), 6)
+    if fault == "adam_into_rmsprop":       # before: KeyError 'square_avg' at the first step
+        shutil.copyfile(adam_checkpoint, bad)
+    else:
+        change = {"no_numpy_rng": _drop("rng", "numpy"), "no_python_rng": _drop("rng", "python"),
+                  "no_noise_rng": _drop("rng", "noise"), "no_sampler": _drop("rng", "sampler"),
+                  "bad_torch_rng": lambda s: s["rng"].__setitem__("torch", torch.zeros(3, dtype=torch.uint8)),
+                  "no_opt_state_key": _drop("opt_c", "state", 0, "square_avg")}[fault]
+        _rewrite(run_copy, 6, change)
+    assert read_checkpoint(bad)["step"] == 6
+    trainer, lines = make_trainer(run_copy, *SHORT[1:], "train.steps=8")
+    with pytest.warns(UserWarning, match=re.escape(bad) + ".*" + re.escape(expected)):
+        result = trainer.run()
+    assert f"resuming {run_copy} from {checkpoint_path(str(run_copy), 4)} (generator step 4)" in lines
+    assert result.step == 8
+
+
+def test_checkpoint_that_would_call_exec_is_refused_without_allowlisting_advice(run_copy, tmp_path, tiny_args):
+    marker = tmp_path / "RAN"
+
+    class Exec:
+        def __reduce__(self):
+            return (exec, (f"open({str(marker)!r}, 'w').close()",))
+
+    evil = checkpoint_path(str(run_copy), 8)
+    torch.save({"step": 8, "generator": Exec()}, evil)
+    with pytest.raises(CheckpointError) as err:
+        read_checkpoint(evil)
+    text = str(err.value)
+    assert evil in text and "exec" in text and "nothing in it was run" in text and "\n" not in text
+    with captured() as (_, stderr):
+        rc = train_main(tiny_args + [f"run.dir={run_copy}", *SHORT[1:], "train.steps=8"])
+    assert rc == 0
+    warning = [line for line in stderr.getvalue().splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and evil in warning[0]
+    for shown in (text, stderr.getvalue()):
+        for advice in ("add_safe_globals", "safe_globals", "allowlist", "weights_only=False", "trust"):
+            assert advice not in shown, shown
+    assert not marker.exists()
+    torch.save({"step": 8, "generator": Exec()}, tmp_path / "evil.pt")
+    torch.load(tmp_path / "evil.pt", weights_only=False)    # control: the payload is real
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("override,key", [("train.lr=0.001", "train.lr"), ("train.seed=7", "train.seed")])
+def test_resume_without_config_yaml_compares_against_the_checkpoints_config(override, key, run_copy, tiny_args):
+    config = run_copy / "config.yaml"
+    saved = read_checkpoint(checkpoint_path(str(run_copy), 6))["config"]
+    config.unlink()
+    before = snapshot(run_copy)
+    with captured() as (out, err):
+        rc = train_main(tiny_args + [f"run.dir={run_copy}", *SHORT[1:], "train.steps=8", override])
+    assert rc == 2
+    lines = err.getvalue().strip().splitlines()
+    section, name = key.split(".")
+    assert lines == [f"error: {key} is {load_config(None, tiny_args + [override]).train.__dict__[name]!r} but the "
+                     f"run in {run_copy} was started with {saved[section][name]!r}; keep {key}="
+                     f"{saved[section][name]} to resume it, or choose a new run.dir"], lines
+    assert not config.exists() and snapshot(run_copy) == before     # not rewritten, nothing trained
+    with captured():                                                   # the run's own config resumes
+        assert train_main(tiny_args + [f"run.dir={run_copy}", *SHORT[1:], "train.steps=8"]) == 0
+    assert config.exists() and newest_step(run_copy) == 8

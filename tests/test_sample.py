@@ -102,7 +102,8 @@ def test_interpolate_writes_linear_and_spherical_rows(model, tmp_path):
 
 @pytest.mark.parametrize("args, expected", [(["--n", "0"], "--n must be at least 1"),
                                             (["--seed", "-1"], "seed must be"),
-                                            (["--interpolate", "1"], "at least 2 steps")])
+                                            (["--interpolate", "1"], "at least 2 steps"),
+                                            (["--n", "1000000000"], "--n must be at most 65536")])
 def test_bad_arguments_give_one_error_line(model, tmp_path, capsys, args, expected):
     assert sampling.main([model, "--out", str(tmp_path / "x.png"), *args]) == 2
     err = capsys.readouterr().err

@@ -17,6 +17,7 @@ import errno
 import hashlib
 import os
 import pickle
+import re
 import warnings
 from typing import Optional
 
@@ -133,13 +134,16 @@ def _load_failure(path: str, err: Exception) -> CheckpointError:
     text = str(err)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if isinstance(err, pickle.UnpicklingError):
-        # torch's message starts with advice to retry with weights_only=False, which would run
-        # whatever code the file holds: report only what was refused.
-        detail = next((line for line in lines if "GLOBAL" in line or "Unsupported" in line), "")
-        if "GLOBAL" in detail:
+        # torch's message advises retrying with weights_only=False (which would run whatever code
+        # the file holds) or allowlisting the refused global: pass on neither, only what was refused.
+        found = re.search(r"GLOBAL\s+([A-Za-z_][\w.]*)", text)
+        if found:
             return CheckpointError(
-                f"checkpoint {path} was refused: it holds pickled code or objects, not only tensors ({detail}); "
-                f"wgan loads checkpoints with weights_only=True only, so delete the file unless you made it")
+                f"checkpoint {path} was refused: it holds a reference to {found.group(1)}, i.e. pickled code "
+                f"or objects, not only tensors; nothing in it was run; delete the file or replace it with a "
+                f"checkpoint written by wgan")
+        detail = next((line for line in lines if "Unsupported" in line), "")
+        detail = detail[detail.find("Unsupported"):].split(". ")[0] if detail else ""
         reason = detail or "not a PyTorch zip archive"
     else:
         reason = lines[0] if lines else err.__class__.__name__
@@ -207,3 +211,133 @@ def load_latest(run_dir: str, validate=None, map_location="cpu") -> Optional[tup
             f"no usable checkpoint in {RunDir(run_dir).checkpoints}: " + "; ".join(problems)
             + "; move the bad files away to start over, or use another run.dir")
     return None
+
+
+# ------------------------------------------------------------------ structure and finiteness
+# Per-parameter state each optimiser's step reads, and hyperparameters only its param groups hold:
+# a checkpoint of another optimiser with the same shapes is refused here, not by a KeyError at the
+# first step.
+OPTIMIZER_STATE_KEYS = {torch.optim.RMSprop: ("step", "square_avg"), torch.optim.Adam: ("step", "exp_avg", "exp_avg_sq")}
+OPTIMIZER_GROUP_KEYS = {torch.optim.RMSprop: ("lr", "alpha", "eps", "momentum", "centered"),
+                        torch.optim.Adam: ("lr", "betas", "eps", "amsgrad")}
+
+
+def check_optimizer_state(name: str, saved, optimizer: torch.optim.Optimizer) -> None:
+    """Raise CheckpointError unless ``saved`` is a state of ``optimizer``'s class for its parameters."""
+    kind = type(optimizer).__name__
+    if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict) or not isinstance(
+            saved.get("param_groups"), list):
+        raise CheckpointError(f"{name} is not an optimiser state (no 'state' and 'param_groups')")
+    groups = saved["param_groups"]
+    if len(groups) != len(optimizer.param_groups) or any(
+            not isinstance(g, dict) or not isinstance(g.get("params"), list) or len(g["params"]) != len(own["params"])
+            for g, own in zip(groups, optimizer.param_groups)):
+        raise CheckpointError(f"{name} holds optimiser state for other parameters than the config's models")
+    cls = next((c for c in OPTIMIZER_STATE_KEYS if isinstance(optimizer, c)), None)
+    if cls is None:                         # pragma: no cover - make_optimizer builds only these
+        return
+    missing = sorted({k for g in groups for k in OPTIMIZER_GROUP_KEYS[cls] if k not in g})
+    if missing:
+        raise CheckpointError(f"{name} holds the state of another optimiser than the config's {kind} "
+                              f"(its parameter groups lack {', '.join(missing)})")
+    params = [p for own in optimizer.param_groups for p in own["params"]]
+    ids = [i for g in groups for i in g["params"]]
+    shapes = dict(zip(ids, (p.shape for p in params)))
+    needed = OPTIMIZER_STATE_KEYS[cls]
+    for group, own in zip(groups, optimizer.param_groups):
+        extra = (("momentum_buffer",) if group.get("momentum", 0) else ()) + (("grad_avg",) if group.get("centered")
+                                                                               else ()) \
+            + (("max_exp_avg_sq",) if group.get("amsgrad") else ())
+        for index in group["params"]:
+            entry = saved["state"].get(index)
+            if entry is None:               # not stepped yet: the optimiser initialises it
+                continue
+            if not isinstance(entry, dict):
+                raise CheckpointError(f"{name} state of parameter {index} is not a mapping")
+            lacking = [k for k in needed + extra if k not in entry]
+            if lacking:
+                raise CheckpointError(f"{name} holds the state of another optimiser than the config's {kind} "
+                                      f"(parameter {index} lacks {', '.join(lacking)})")
+            for key in needed[1:] + extra:
+                if not isinstance(entry[key], torch.Tensor) or entry[key].shape != shapes[index]:
+                    raise CheckpointError(f"{name} state {key} of parameter {index} has the wrong type or shape")
+    unknown = [i for i in saved["state"] if i not in shapes]
+    if unknown:
+        raise CheckpointError(f"{name} holds state for parameter {unknown[0]}, which the models do not have")
+
+
+def first_nonfinite(tree, where: str) -> Optional[str]:
+    """Dotted name of the first floating-point tensor in ``tree`` holding NaN or Inf, else None."""
+    if isinstance(tree, torch.Tensor):
+        if tree.is_floating_point() and not bool(torch.isfinite(tree).all()):
+            return where
+        return None
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree) if isinstance(tree, (list, tuple)) else ()
+    for key, value in items:
+        found = first_nonfinite(value, f"{where}.{key}")
+        if found:
+            return found
+    return None
+
+
+FINITE_ENTRIES = {"generator": "generator weights", "generator_ema": "averaged generator weights",
+                  "critic": "critic weights", "opt_g": "generator optimiser state",
+                  "opt_c": "critic optimiser state", "fixed_z": "fixed sample latents"}
+
+
+def check_finite(state: dict) -> None:
+    """Raise CheckpointError naming the quantity when a checkpoint's tensors hold NaN or Inf."""
+    for key, what in FINITE_ENTRIES.items():
+        found = first_nonfinite(state.get(key, ()), key)
+        if found:
+            raise CheckpointError(f"checkpoint holds NaN/Inf values in its {what} ({found}); it was written "
+                                  f"after training diverged or was damaged")
+
+
+def check_rng_state(rng, noise_device: torch.device, where: str = "rng") -> None:
+    """Raise CheckpointError unless ``rng`` holds every generator state the trainer restores
+    (python, torch, numpy, noise), each applied to a scratch generator to prove it loads."""
+    import random
+
+    import numpy as np
+
+    def bad(entry, err=None) -> CheckpointError:
+        why = f" ({err.__class__.__name__})" if err is not None else ""
+        return CheckpointError(f"checkpoint's random number state {where}.{entry} is missing or malformed{why}")
+
+    if not isinstance(rng, dict):
+        raise bad("*")
+    trials = {
+        "python": lambda s: random.Random().setstate((s[0], tuple(s[1]), s[2])),
+        "torch": lambda s: torch.Generator().set_state(s),
+        "numpy": lambda s: np.random.RandomState().set_state(
+            ("MT19937", s["key"].numpy().astype(np.uint32), int(s["pos"]), int(s["has_gauss"]), float(s["cached"]))),
+        "noise": lambda s: torch.Generator(device=noise_device).set_state(s),
+    }
+    for entry, trial in trials.items():
+        if entry not in rng:
+            raise bad(entry)
+        try:
+            trial(rng[entry])
+        except Exception as err:  # noqa: BLE001 - any failure means the entry cannot be restored
+            raise bad(entry, err) from None
+
+
+def check_sampler_state(sampler, generator_device: torch.device, n_images: int) -> None:
+    """Raise CheckpointError unless ``sampler`` is a data sampler state for ``n_images`` images."""
+    def bad(why: str) -> CheckpointError:
+        return CheckpointError(f"checkpoint's data sampler state rng.sampler is missing or malformed ({why})")
+
+    if not isinstance(sampler, dict) or any(k not in sampler for k in ("generator", "perm", "cursor")):
+        raise bad("missing entries")
+    try:
+        torch.Generator(device=generator_device).set_state(sampler["generator"])
+    except Exception as err:  # noqa: BLE001
+        raise bad(f"generator: {err.__class__.__name__}") from None
+    perm, cursor = sampler["perm"], sampler["cursor"]
+    if not isinstance(perm, torch.Tensor) or perm.dim() != 1 or perm.is_floating_point() or perm.numel() not in (0, n_images):
+        raise bad(f"perm is not a permutation of the {n_images} images")
+    if perm.numel() and (int(perm.min()) < 0 or int(perm.max()) >= n_images):
+        raise bad("perm indexes images the dataset does not have")
+    if not isinstance(cursor, int) or isinstance(cursor, bool) or not 0 <= cursor <= perm.numel():
+        raise bad(f"cursor {cursor!r}")

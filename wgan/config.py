@@ -40,6 +40,10 @@ class ConfigDeprecation(FutureWarning):
 MAX_INT = 2**31 - 1                     # upper bound of every integer key except train.seed
 MAX_SEED = 2**62                        # train.seed must lie in [0, MAX_SEED)
 MAX_IMAGE_SIZE = 4096                   # largest data.image_size the DCGAN models are built for
+# log.n_samples images are generated (and their latents kept on the device) at every sample step
+# and tiled into one PNG: 4096 is a 64x64 grid, already 4096 px wide at 64 px per image; more is
+# no longer a grid anyone looks at, and 1e9 would only exhaust memory before saying why.
+MAX_GRID_SAMPLES = 4096
 
 
 def escape_controls(text: Any) -> str:
@@ -70,11 +74,44 @@ def _q(text: Any, limit: int = 60) -> str:
     return "'" + _oneline(text, limit) + "'"
 
 
+class RefusedYAML(yaml.MarkedYAMLError):
+    """Valid YAML that a wgan config may not hold (a duplicate key, an alias); ``problem`` says why."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` refusing duplicate mapping keys (a second ``train:`` would silently
+    replace the first) and aliases: a config has no use for them, and a few hundred bytes of
+    nested aliases ("billion laughs") expand to billions of values when the config is read."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise RefusedYAML(None, None, f"YAML alias *{_oneline(event.anchor, 40)} is not allowed in a wgan "
+                              f"config; give the value itself instead", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if key is None:
+                    continue
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise RefusedYAML(None, None, f"duplicate key {_q(key, 40)} at lines {seen[key]} and {line} "
+                                      f"(the second would silently replace the first); keep one",
+                                      key_node.start_mark)
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
 def _safe_yaml(text: str) -> Any:
-    """``yaml.safe_load`` that raises only yaml.YAMLError (PyYAML also raises ValueError for e.g.
-    2020-13-45 or 5000-digit integers, and RecursionError for deeply nested documents)."""
+    """``yaml.safe_load`` (no duplicate keys, no aliases: see _StrictLoader) that raises only
+    yaml.YAMLError (PyYAML also raises ValueError for e.g. 2020-13-45 or 5000-digit integers,
+    and RecursionError for deeply nested documents)."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError:
         raise
     except (ValueError, TypeError, OverflowError, RecursionError) as err:
@@ -301,6 +338,9 @@ def _read_yaml(path: str) -> dict:
                           f"check the file and its permissions") from None
     try:
         loaded = _safe_yaml(text)
+    except RefusedYAML as err:
+        raise ConfigError(f"config file {shown} is refused at line {err.problem_mark.line + 1}: "
+                          f"{err.problem}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -459,6 +499,9 @@ def validate(cfg: Config) -> None:
     _at_least("log.checkpoint_every", log.checkpoint_every, 1)
     _at_least("log.keep_checkpoints", log.keep_checkpoints, 1)
     _at_least("log.n_samples", log.n_samples, 1)
+    if log.n_samples > MAX_GRID_SAMPLES:
+        raise ConfigError(f"log.n_samples must be <= {MAX_GRID_SAMPLES} (the images of one sample grid), got "
+                          f"{_show(log.n_samples)}; lower log.n_samples")
     _at_least("log.eval_every", log.eval_every, 0)
     _at_least("log.eval_samples", log.eval_samples, 2)
     if not cfg.run.dir:

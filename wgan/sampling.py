@@ -24,6 +24,9 @@ MAX_SEED = 2**63 - 1
 PADDING = 2              # pixels between (and around) the images of a grid, as in training grids
 PAD_VALUE = 255          # white, like the sample grids written during training
 CHUNK = 256              # images per forward pass, bounding memory for large --n
+# Largest --n: every image is kept in memory and tiled into one PNG; 65536 images of 64 px are a
+# 16384 px square grid (0.8 GB of RGB pixels), about the most an image viewer or PIL handles.
+MAX_IMAGES = 65536
 
 
 class DeviceUnavailable(RuntimeError):
@@ -197,6 +200,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         if args.n < 1:
             raise ValueError(f"--n must be at least 1, got {args.n}")
+        if args.n > MAX_IMAGES:
+            raise ValueError(f"--n must be at most {MAX_IMAGES} (one grid PNG holds them all), got {args.n}; "
+                             f"lower --n")
         if args.cols is not None and args.cols < 1:
             raise ValueError(f"--cols must be at least 1, got {args.cols}")
         check_seed(args.seed)

@@ -44,7 +44,7 @@ from .distributed import (
 from .ema import GeneratorAverage
 from .models import build_models, count_parameters
 from .objectives import get_objective
-from .rundir import RunDir
+from .rundir import RunDir, check_resume_compatible
 from .step import critic_update, generator_update
 
 EXIT_INTERRUPTED = 3      # stopped by SIGINT/SIGTERM after writing a checkpoint
@@ -373,6 +373,27 @@ class Trainer:
             theirs = state[name]
             if set(own) != set(theirs) or any(own[k].shape != theirs[k].shape for k in own):
                 raise ckpt.CheckpointError(f"checkpoint holds a {name} of another architecture than the config's")
+        if not os.path.lexists(RunDir(self.cfg.run.dir).config):
+            # config.yaml was deleted: the checkpoint's copy names the experiment (ConfigError: a
+            # refusal to resume, not a damaged file), checked before config.yaml is rewritten.
+            check_resume_compatible(state["config"], self.cfg)
+        # Everything load_state_dict reads, checked before anything is loaded: a file that fails
+        # here is a damaged checkpoint, and load_latest falls back to an older one.
+        ckpt.check_optimizer_state("opt_g", state["opt_g"], self.opt_g)
+        ckpt.check_optimizer_state("opt_c", state["opt_c"], self.opt_c)
+        ckpt.check_finite(state)
+        fixed_z = state.get("fixed_z")
+        if not isinstance(fixed_z, torch.Tensor) or fixed_z.dim() != 2 or fixed_z.shape[1] != self.cfg.model.z_dim:
+            raise ckpt.CheckpointError("checkpoint's fixed_z is missing or not a batch of latents of model.z_dim")
+        rng = state["rng"]
+        try:
+            saved_world = int(state.get("world_size", 1))
+            own = rng["ranks"][self.dist.rank] if self.dist.enabled and saved_world == self.dist.world_size else rng
+        except (TypeError, ValueError, KeyError, IndexError):
+            raise ckpt.CheckpointError("checkpoint's random number state rng.ranks is missing or malformed") from None
+        if saved_world == self.dist.world_size:
+            ckpt.check_rng_state(own, self.noise.device)
+        ckpt.check_sampler_state(rng.get("sampler"), self.sampler.generator.device, len(self.sampler))
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.load_state_dict(state["generator"])
@@ -416,13 +437,18 @@ class Trainer:
     def _raise_if_nonfinite(self, health: list) -> None:
         """Raise NonFiniteError naming the step and quantity that went NaN/Inf."""
         bad_critic, bad_gen, generator_ok, critic_ok = health
+        # Non-finite weights are the cause and the losses their symptom (NaN generator weights make
+        # the critic loss NaN first), so the weights are named first, the first bad loss after.
+        losses = [f"{name} loss at generator step {int(at) + 1}" for name, at in (("critic", bad_critic),
+                                                                                 ("generator", bad_gen)) if at >= 0]
+        bad = " and ".join(name for name, ok in (("generator", generator_ok), ("critic", critic_ok)) if not ok)
+        if bad:
+            first = f" (first NaN/Inf loss: {losses[0]})" if losses else ""
+            raise NonFiniteError(f"{bad} weights became NaN/Inf by generator step {self.step}{first}")
         if bad_critic >= 0:
             raise NonFiniteError(f"critic loss became NaN/Inf at generator step {int(bad_critic) + 1}")
         if bad_gen >= 0:
             raise NonFiniteError(f"generator loss became NaN/Inf at generator step {int(bad_gen) + 1}")
-        for name, ok in (("generator", generator_ok), ("critic", critic_ok)):
-            if not ok:
-                raise NonFiniteError(f"{name} weights became NaN/Inf by generator step {self.step}")
 
     def check_finite(self) -> None:
         """Raise NonFiniteError if a loss or weight went NaN/Inf (one host sync)."""
