@@ -37,6 +37,12 @@ def test_an_anchor_without_aliases_is_harmless(tmp_path):
     assert load_config(str(path)).train.steps == 5
 
 
+def test_an_alias_of_a_single_value_still_works(tmp_path):
+    path = tmp_path / "scalar_alias.yaml"
+    path.write_text("model:\n  g_width: &w 48\n  c_width: *w\n")
+    assert load_config(str(path)).model.c_width == 48
+
+
 @pytest.mark.parametrize("text,key,lines", [
     ("train:\n  lr: 1.0e-4\nmodel:\n  z_dim: 8\ntrain:\n  steps: 5\n", "train", (1, 5)),
     ("train:\n  lr: 1.0e-4\n  steps: 3\n  lr: 2.0e-4\n", "lr", (2, 4)),

@@ -80,14 +80,17 @@ class RefusedYAML(yaml.MarkedYAMLError):
 
 class _StrictLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` refusing duplicate mapping keys (a second ``train:`` would silently
-    replace the first) and aliases: a config has no use for them, and a few hundred bytes of
-    nested aliases ("billion laughs") expand to billions of values when the config is read."""
+    replace the first) and aliases of lists or mappings: a few hundred bytes of nested aliases
+    of lists ("billion laughs") expand to billions of values when the config is read. An alias of
+    a single value (``c_width: *w``) cannot expand and stays allowed."""
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise RefusedYAML(None, None, f"YAML alias *{_oneline(event.anchor, 40)} is not allowed in a wgan "
-                              f"config; give the value itself instead", event.start_mark)
+            target = self.anchors.get(event.anchor)
+            if target is not None and not isinstance(target, yaml.ScalarNode):
+                raise RefusedYAML(None, None, f"YAML alias *{_oneline(event.anchor, 40)} of a list or mapping is "
+                                  f"not allowed in a wgan config; write the values out instead", event.start_mark)
         return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):
