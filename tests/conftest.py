@@ -95,3 +95,41 @@ def run_train():
 def start_train():
     """``start_train(args, cwd=..., code=..., env=...)``: see start_train_process."""
     return start_train_process
+
+
+# ------------------------------------------------------------------ runs for the fault tests
+@pytest.fixture
+def make_trainer(tiny_args, mnist_test):
+    """make_trainer(run_dir, *overrides) -> (Trainer, echoed lines), on MNIST's test split."""
+    from wgan.config import load_config
+    from wgan.trainer import Trainer
+
+    def make(run_dir, *extra):
+        lines = []
+        cfg = load_config(None, tiny_args + [f"run.dir={run_dir}", *extra])
+        return Trainer(cfg, mnist_test, echo=lines.append), lines
+    return make
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory, tiny_args, mnist_test):
+    """A finished 6-step run with checkpoints at steps 2, 4 and 6; copy it before changing it."""
+    from helpers import SHORT
+
+    from wgan.checkpoint import list_checkpoints
+    from wgan.config import load_config
+    from wgan.trainer import Trainer
+    run_dir = tmp_path_factory.mktemp("base") / "run"
+    cfg = load_config(None, tiny_args + [f"run.dir={run_dir}", *SHORT])
+    Trainer(cfg, mnist_test, echo=lambda _: None).run()
+    assert [s for s, _ in list_checkpoints(str(run_dir))] == [2, 4, 6]
+    return run_dir
+
+
+@pytest.fixture
+def run_copy(base_run, tmp_path):
+    """A copy of base_run in tmp_path/run, free to damage."""
+    import shutil
+    target = tmp_path / "run"
+    shutil.copytree(base_run, target)
+    return target

@@ -4,8 +4,8 @@ import os
 import tempfile
 
 import pytest
-
 from conftest import REPO, TINY_ARGS
+
 from wgan import ConfigError, load_config
 from wgan.cli import COMMANDS, main, train_main
 from wgan.resources import bundled_data_root, config_names, resolve_data_root

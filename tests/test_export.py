@@ -12,7 +12,14 @@ from safetensors.torch import save_file
 from wgan import export
 from wgan.checkpoint import save_checkpoint
 from wgan.config import load_config
-from wgan.export import ModelLoadError, export_generator, load_generator, load_model, model_info, save_generator
+from wgan.export import (
+    ModelLoadError,
+    export_generator,
+    load_generator,
+    load_model,
+    model_info,
+    save_generator,
+)
 from wgan.models import Generator, build_models
 from wgan.rundir import write_config
 

@@ -30,7 +30,12 @@ from wgan.metrics import (
 )
 from wgan.metrics import evaluate as evaluate_mod
 from wgan.metrics import inception as inception_mod
-from wgan.metrics.classifier import ASSET_PATH, MNISTClassifier, accuracy, prepare_digits
+from wgan.metrics.classifier import (
+    ASSET_PATH,
+    MNISTClassifier,
+    accuracy,
+    prepare_digits,
+)
 from wgan.metrics.features import extract_features
 from wgan.metrics.reference import reference_stats
 from wgan.metrics.training import fid_key

@@ -62,7 +62,12 @@ import re
 import pytest
 
 from wgan.config import CRITIC_NORMS, OPTIMIZERS, load_config
-from wgan.objectives import OBJECTIVES, get_objective, lipschitz_penalty, spectrally_normalise
+from wgan.objectives import (
+    OBJECTIVES,
+    get_objective,
+    lipschitz_penalty,
+    spectrally_normalise,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

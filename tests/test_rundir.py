@@ -1,12 +1,33 @@
 """wgan.rundir.RunDir: every path of a run directory, its metrics and its saved config."""
 
+import contextlib
+import errno
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 
 import pytest
+from helpers import (
+    SHORT,
+    OsProxy,
+    captured,
+)
 
-from wgan import checkpoint, tracking
+from wgan import checkpoint, rundir, tracking
+from wgan.cli import train_main
 from wgan.config import load_config
-from wgan.rundir import RunDir, RunDirError, RunLock, read_metrics_file, read_saved_config, saved_config, write_config
+from wgan.rundir import (
+    RunDir,
+    RunDirError,
+    RunLock,
+    check_writable,
+    read_metrics_file,
+    read_saved_config,
+    saved_config,
+    write_config,
+)
 
 
 def test_paths(tmp_path):
@@ -114,3 +135,156 @@ def test_check_writable_refuses_a_file_where_a_folder_belongs(tmp_path):
         handle.write("oops")
     with pytest.raises(RunDirError, match="exists and is not a directory"):
         run.check_writable()
+
+
+# ------------------------------------------------------------ refusals before training (preflight) and the lock
+@pytest.fixture
+def no_data_loading(monkeypatch):
+    """Fail the test if train_main gets as far as loading the dataset."""
+    import wgan.cli
+    import wgan.trainer
+
+    def refuse(cfg):
+        raise AssertionError("the dataset was loaded: the run directory was not checked first")
+
+    monkeypatch.setattr(wgan.cli, "load_dataset", refuse, raising=False)
+    monkeypatch.setattr(wgan.trainer, "load_dataset", refuse)
+
+
+def _refused_before_training(args, *expected):
+    with captured() as (_, err):
+        rc = train_main(args)
+    lines = err.getvalue().strip().splitlines()
+    assert rc == 2 and len(lines) == 1, err.getvalue()
+    for text in expected:
+        assert text in lines[0]
+    return lines[0]
+
+
+def test_run_dir_under_a_regular_file_is_refused_before_training(tmp_path, tiny_args, no_data_loading):
+    (tmp_path / "file").write_text("not a directory")
+    run_dir = tmp_path / "file" / "run"
+    _refused_before_training(tiny_args + [f"run.dir={run_dir}"], f"run.dir '{run_dir}' cannot be created",
+                             "is not a directory", "choose another run.dir")
+    existing = tmp_path / "file"
+    _refused_before_training(tiny_args + [f"run.dir={existing}"], "exists and is not a directory")
+
+
+def test_run_dir_on_a_filesystem_refusing_writes_is_refused_before_training(tiny_args, no_data_loading):
+    try:                                            # sysfs refuses new files, even to root
+        fd, probe = tempfile.mkstemp(dir="/sys")
+    except OSError as err:
+        reason = err.strerror
+    else:
+        os.close(fd)
+        os.unlink(probe)
+        pytest.skip("/sys accepts new files here")
+    _refused_before_training(tiny_args + ["run.dir=/sys/wgan-test-run"],
+                             f"run.dir '/sys/wgan-test-run' is not writable ({reason})")
+    assert not os.path.exists("/sys/wgan-test-run")
+
+
+@contextlib.contextmanager
+def _as_unprivileged_user():
+    """Root ignores permission bits: drop the effective uid to nobody (65534) for a while."""
+    if os.geteuid() != 0:
+        yield
+        return
+    try:
+        os.setegid(65534)
+        os.seteuid(65534)
+    except PermissionError:                         # e.g. a container without CAP_SETUID
+        os.setegid(0)
+        pytest.skip("cannot drop privileges to test permission bits")
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+@pytest.mark.parametrize("read_only", ["run_dir", "checkpoints"])
+def test_read_only_run_dir_is_refused_before_training(read_only, tiny_args, no_data_loading):
+    base = tempfile.mkdtemp(prefix="wgan-ro-")        # a world-traversable place (tmp_path is 0700)
+    try:
+        os.chmod(base, 0o755)
+        run_dir = os.path.join(base, "run")
+        os.makedirs(os.path.join(run_dir, "checkpoints"))
+        writable = os.path.join(base, "writable")
+        os.mkdir(writable)
+        os.chmod(writable, 0o777)
+        os.chmod(run_dir, 0o555 if read_only == "run_dir" else 0o777)
+        os.chmod(os.path.join(run_dir, "checkpoints"), 0o555)
+        with _as_unprivileged_user():
+            check_writable(writable)                # control: only the permission bits stop the writes
+            line = _refused_before_training(tiny_args + [f"run.dir={run_dir}"], f"run.dir '{run_dir}'",
+                                            "is not writable (Permission denied)", "choose a writable run.dir")
+        if read_only == "checkpoints":
+            assert os.path.join(run_dir, "checkpoints") in line
+        assert sorted(os.listdir(run_dir)) == ["checkpoints"]
+    finally:
+        for folder, dirs, _ in os.walk(base):
+            for name in dirs:
+                os.chmod(os.path.join(folder, name), 0o755)
+        shutil.rmtree(base)
+
+
+def test_full_disk_is_refused_before_training(tmp_path, tiny_args, monkeypatch, no_data_loading):
+    def write(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(rundir, "os", OsProxy(write=write))
+    _refused_before_training(tiny_args + [f"run.dir={tmp_path / 'run'}"], "has no space left",
+                             "free some disk space")
+    assert os.listdir(tmp_path) == []               # the probe file was removed again
+
+
+def test_checkpoints_path_that_is_a_file_is_refused_before_training(run_copy, tiny_args, no_data_loading):
+    shutil.rmtree(run_copy / "checkpoints")
+    (run_copy / "checkpoints").write_text("oops")
+    _refused_before_training(tiny_args + [f"run.dir={run_copy}", *SHORT],
+                             f"'{run_copy / 'checkpoints'}' exists and is not a directory")
+
+
+def test_unreadable_saved_config_is_one_line_exit_2(run_copy, tiny_args, no_data_loading):
+    (run_copy / "config.yaml").write_text("data: [unclosed\n")
+    _refused_before_training(tiny_args + [f"run.dir={run_copy}", *SHORT],
+                             f"{run_copy / 'config.yaml'} cannot be read", "restore it")
+
+
+# ---------------------------------------------------------------------- 8. the lock
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("owner", ["dead", "reused"])
+def test_stale_lock_is_taken_over(owner, run_copy, make_trainer):
+    # "reused": the pid in the file now belongs to a live process that is not a trainer (pid reuse).
+    pid = _dead_pid() if owner == "dead" else os.getppid()
+    (run_copy / ".lock").write_text(str(pid))
+    trainer, _ = make_trainer(run_copy, *SHORT[1:], "train.steps=8")
+    assert trainer.run().step == 8
+    assert not os.path.exists(run_copy / ".lock")   # released at the end
+
+
+def test_lock_is_exclusive_within_one_process_too(tmp_path):
+    with RunLock(str(tmp_path)):
+        assert (tmp_path / ".lock").read_text() == str(os.getpid())
+        with pytest.raises(RunDirError, match=f"is in use by process {os.getpid()}"):
+            RunLock(str(tmp_path)).acquire()
+    assert not os.path.exists(tmp_path / ".lock")
+    with RunLock(str(tmp_path)):                    # free again after release
+        pass
+
+
+@pytest.mark.parametrize("content", ["", "-1", "0", "not a pid"])
+def test_lock_file_without_a_valid_pid_is_taken_over_without_flock(content, tmp_path, monkeypatch):
+    # A writer killed between creating the lock file and writing its pid leaves it empty; on a
+    # filesystem without flock, the pid-file protocol must not mistake that for a live owner.
+    monkeypatch.setattr(rundir, "fcntl", None)
+    (tmp_path / ".lock").write_text(content)
+    with RunLock(str(tmp_path)):
+        assert (tmp_path / ".lock").read_text() == str(os.getpid())
+    assert not os.path.exists(tmp_path / ".lock")

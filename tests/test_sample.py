@@ -7,9 +7,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from helpers import Z_DIM, tiny_generator
+from PIL import Image
 
 from wgan import sampling
 from wgan.export import save_generator

@@ -1,13 +1,27 @@
 """Algorithm 1 as the trainer runs it: step counts, clipping, gradient flow, resume, logging."""
 
 import os
+import re
 
 import pytest
 import torch
+from helpers import (
+    SHORT,
+    all_finite,
+    captured,
+    temp_files,
+)
 
-from wgan.checkpoint import list_checkpoints, read_checkpoint
+from wgan import checkpoint as ckpt
+from wgan.checkpoint import (
+    checkpoint_path,
+    list_checkpoints,
+    read_checkpoint,
+)
+from wgan.cli import train_main
 from wgan.config import load_config
-from wgan.trainer import Trainer, train
+from wgan.tracking import read_metrics
+from wgan.trainer import NonFiniteError, Trainer, TrainingInterrupted, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["data.image_size=16", "model.g_width=4", "model.c_width=4", "model.z_dim=8", "train.batch_size=8",
@@ -174,7 +188,6 @@ def test_metrics_during_training_are_logged(tmp_path, mnist_test):
 
 
 def test_linear_lr_decay_reaches_zero_at_the_last_step_and_resumes_bitwise(tmp_path, mnist_test):
-    from wgan.trainer import TrainingInterrupted
     common = ["train.steps=6", "train.lr=1e-3", "train.lr_decay=linear", "log.checkpoint_every=6",
               "log.log_every=2", "log.sample_every=6"]
     straight = Trainer(tiny(tmp_path / "a", *common), mnist_test, echo=quiet)
@@ -254,3 +267,74 @@ def test_a_run_saved_with_the_old_spelling_resumes_on_another_device_setting(tmp
         yaml.safe_dump(tree, handle)
     result = train(tiny(tmp_path, "train.steps=3", "system.cuda_graphs=false"), mnist_test, echo=quiet)
     assert result.step == 3
+
+
+# ------------------------------------------------------------ NaN/Inf and run bookkeeping (moved from the fault tests)
+# ---------------------------------------------------------------------------- 4. NaN / Inf
+@pytest.mark.parametrize("log_every", [2, 5])   # found at a log step / at a checkpoint step
+@pytest.mark.parametrize("quantity", ["critic", "generator"])
+def test_nan_stops_with_step_and_quantity_and_keeps_the_last_good_checkpoint(quantity, log_every, tmp_path,
+                                                                             make_trainer):
+    run_dir = tmp_path / "run"
+    trainer, _ = make_trainer(run_dir, "train.steps=10", "log.checkpoint_every=2", f"log.log_every={log_every}",
+                              "log.sample_every=1000")
+
+    def poison():
+        with torch.no_grad():
+            next(trainer.critic.parameters()).fill_(float("nan"))
+
+    original_critic, original_generator = trainer.critic_step, trainer.generator_step
+
+    def generator_step():
+        if quantity == "generator" and trainer.step == 3:
+            poison()                               # after step 4's critic steps: only the generator loss
+        original_generator()
+        if quantity == "critic" and trainer.step == 3:
+            poison()                               # before step 4's critic steps
+
+    trainer.critic_step, trainer.generator_step = original_critic, generator_step
+    with pytest.raises(NonFiniteError) as err:
+        trainer.run()
+    # The poisoned critic weights are the cause, the loss that went NaN first their symptom.
+    assert re.fullmatch(rf"(generator and )?critic weights became NaN/Inf by generator step 4 \(first NaN/Inf "
+                        rf"loss: {quantity} loss at generator step 4\)", str(err.value)), str(err.value)
+    assert [s for s, _ in list_checkpoints(str(run_dir))] == [2]   # no checkpoint of a NaN state
+    assert all_finite(read_checkpoint(checkpoint_path(str(run_dir), 2)))
+    assert temp_files(run_dir) == [] and not os.path.exists(run_dir / ".lock")
+
+
+def test_diverging_learning_rate_exits_4_with_one_line_and_writes_no_checkpoint(tiny_overrides):
+    with captured() as (_, err):
+        rc = train_main(tiny_overrides + ["train.lr=1e30", "train.clip=1e30", "train.steps=5",
+                                          "log.checkpoint_every=1", "log.log_every=1"])
+    assert rc == 4
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 1
+    assert re.fullmatch(r"error: ((critic|generator) loss became NaN/Inf at generator step 1|(generator and critic|critic|generator) weights became "
+                        r"NaN/Inf by generator step 1 \(first NaN/Inf loss: \w+ loss at generator step 1\)); the last good "
+                        r"checkpoint is kept in \S+/checkpoints", lines[0]), lines[0]
+    run_dir = tiny_overrides[-1].split("=", 1)[1]
+    assert list_checkpoints(run_dir) == []
+
+
+# --------------------------------------------------- trainer bookkeeping
+def test_restart_before_the_first_checkpoint_does_not_duplicate_metrics(tmp_path, make_trainer, monkeypatch):
+    run_dir = tmp_path / "run"
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("simulated crash before the first checkpoint")
+
+    monkeypatch.setattr(ckpt, "save_checkpoint", crash)
+    trainer, _ = make_trainer(run_dir, "train.steps=4", "log.checkpoint_every=100", "log.log_every=1")
+    with pytest.raises(RuntimeError):
+        trainer.run()
+    assert [r["step"] for r in read_metrics(str(run_dir))] == [1, 2, 3, 4]
+    monkeypatch.undo()
+    trainer, _ = make_trainer(run_dir, "train.steps=4", "log.checkpoint_every=100", "log.log_every=1")
+    trainer.run()
+    assert [r["step"] for r in read_metrics(str(run_dir))] == [1, 2, 3, 4]
+
+
+def test_rerunning_a_finished_run_reports_its_checkpoint(run_copy, make_trainer):
+    trainer, _ = make_trainer(run_copy, *SHORT)
+    assert trainer.run().last_checkpoint == checkpoint_path(str(run_copy), 6)

@@ -10,11 +10,11 @@ from PIL import Image
 
 tk = pytest.importorskip("tkinter", reason="the viewer needs Tk (Debian: apt-get install python3-tk)")
 
+from helpers import tiny_generator  # noqa: E402
+
 from wgan import export, sampling, viewer  # noqa: E402
 from wgan.export import save_generator  # noqa: E402
-from helpers import tiny_generator  # noqa: E402
 from wgan.viewer import ViewerApp, display_image  # noqa: E402
-
 
 
 @pytest.fixture(scope="module")

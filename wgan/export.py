@@ -34,7 +34,7 @@ from .checkpoint import CheckpointError, read_checkpoint
 from .files import write_bytes
 from .models import Generator, count_parameters
 from .rundir import RunDir
-from .sampling import DeviceUnavailable, resolve_device
+from .devices import DeviceUnavailable, resolve_device
 
 # The model the viewer and scripts/sample.py open when none is given.
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "mnist_generator.safetensors")

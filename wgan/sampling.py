@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from .data import to_uint8
+from .devices import DeviceUnavailable, resolve_device  # noqa: F401 - part of this module's API
 from .files import atomic_write
 
 MAX_SEED = 2**63 - 1
@@ -27,26 +28,6 @@ CHUNK = 256              # images per forward pass, bounding memory for large --
 # Largest --n: every image is kept in memory and tiled into one PNG; 65536 images of 64 px are a
 # 16384 px square grid (0.8 GB of RGB pixels), about the most an image viewer or PIL handles.
 MAX_IMAGES = 65536
-
-
-class DeviceUnavailable(RuntimeError):
-    """CUDA was asked for but is not available."""
-
-
-def resolve_device(device="auto") -> torch.device:
-    """'auto' (CUDA if available, else CPU), 'cpu', 'cuda' or a torch.device."""
-    if isinstance(device, torch.device):
-        name = device.type
-    else:
-        name = str(device)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceUnavailable(f"device '{name}' was requested but no CUDA device is available; use cpu or auto")
-    try:
-        return torch.device(device)
-    except RuntimeError:
-        raise DeviceUnavailable(f"unknown device '{device}'; use auto, cpu or cuda") from None
 
 
 def grid_shape(n: int, cols: Optional[int] = None) -> tuple[int, int]:
@@ -194,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[list[str]] = None) -> int:
     """``scripts/sample.py``; returns the exit status (2 for bad input, with one message)."""
-    from .export import ModelLoadError, load_model  # export imports this module; import late
+    from .export import ModelLoadError, load_model  # export is only needed by the command line
 
     args = _parser().parse_args(argv)
     try:

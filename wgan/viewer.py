@@ -29,7 +29,8 @@ import torch
 from PIL import Image, ImageTk
 
 from .export import ModelLoadError, load_model
-from .sampling import DeviceUnavailable, check_seed, grid_image, resolve_device, save_png
+from .devices import DeviceUnavailable, resolve_device
+from .sampling import check_seed, grid_image, save_png
 
 GRID_CHOICES = (4, 6, 8)        # grid sides offered in the window (16, 36 or 64 images)
 DISPLAY_TARGET = 640            # small grids are enlarged by a whole factor towards this many pixels
