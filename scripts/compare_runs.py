@@ -12,9 +12,8 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from wgan.rundir import RunDir  # noqa: E402
+from wgan.files import atomic_write
+from wgan.rundir import RunDir
 
 
 def read_curve(run_dir: str, key: str) -> tuple[list, list]:
@@ -62,7 +61,8 @@ def main(argv=None) -> int:
         ax.set_title(f"{label}, step {args.step}", fontsize=9)
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(args.out, dpi=110)
+    image_format = os.path.splitext(args.out)[1][1:] or "png"
+    atomic_write(args.out, lambda handle: fig.savefig(handle, format=image_format, dpi=110), durable=False)
     print(f"wrote {args.out}")
     return 0
 

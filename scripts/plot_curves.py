@@ -16,9 +16,8 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from wgan.rundir import RunDir, read_metrics_file  # noqa: E402
+from wgan.files import atomic_write
+from wgan.rundir import RunDir, read_metrics_file
 
 
 def read_rows(path: str) -> list[dict]:
@@ -105,7 +104,8 @@ def main(argv=None) -> int:
         title += f"\nSpearman(EM, FID) = {rho:.2f} over {len(fid)} checkpoints"
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
+    image_format = os.path.splitext(args.out)[1][1:] or "png"
+    atomic_write(args.out, lambda handle: fig.savefig(handle, format=image_format, dpi=120), durable=False)
     print(f"wrote {args.out}")
     return 0
 

@@ -21,10 +21,9 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
-from wgan.files import write_json  # noqa: E402
-from wgan.rundir import RunDir  # noqa: E402
+from wgan.files import write_json
+from wgan.rundir import RunDir
 
 
 def run(nproc: int, batch: int, steps: int, graphs: bool) -> float:

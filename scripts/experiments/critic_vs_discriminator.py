@@ -2,12 +2,9 @@
 """Experiment 2, optimal discriminator vs critic: python scripts/experiments/critic_vs_discriminator.py [--out PNG]"""
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-
-from wgan.experiments import critic_vs_discriminator  # noqa: E402
+from wgan.experiments import critic_vs_discriminator
 
 
 def main(argv: list[str]) -> int:

@@ -2,12 +2,9 @@
 """Experiment 4, mode coverage on 2-D mixtures: python scripts/experiments/mixtures.py [--out PNG]"""
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-
-from wgan.experiments import mixtures  # noqa: E402
+from wgan.experiments import mixtures
 
 
 def main(argv: list[str]) -> int:

@@ -2,12 +2,9 @@
 """Experiment 1, distances on parallel lines: python scripts/experiments/parallel_lines.py [--out PNG]"""
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-
-from wgan.experiments import parallel_lines  # noqa: E402
+from wgan.experiments import parallel_lines
 
 
 def main(argv: list[str]) -> int:

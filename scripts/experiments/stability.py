@@ -5,12 +5,9 @@
 """
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-
-from wgan.experiments import stability  # noqa: E402
+from wgan.experiments import stability
 
 
 def main(argv: list[str]) -> int:
