@@ -82,11 +82,12 @@ def relative(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.double() - b.double()).norm() / b.double().norm().clamp_min(1e-30))
 
 
-def equality(mnist, steps: int = 20) -> dict:
+def equality(mnist, steps: int = 20, layout: str = "channels_last") -> dict:
     """K=4 grouped runs and the same 4 configs alone, stepped side by side: data order and noise
     must be identical; the largest relative weight difference over all runs is kept per step, to
     tell rounding that RMSprop amplifies (it starts near 1e-7 and grows) from a wrong update."""
-    cfgs = configs("mnist", 4, "fp32", extra=("system.deterministic=true",))
+    nhwc = str(layout == "channels_last").lower()
+    cfgs = configs("mnist", 4, "fp32", extra=("system.deterministic=true", f"system.channels_last={nhwc}"))
     group = GroupedRuns(cfgs, mnist)
     solos = [Trainer(cfg, mnist, echo=lambda _: None) for cfg in cfgs]
     per_step, same_data = [], True
@@ -111,7 +112,7 @@ def equality(mnist, steps: int = 20) -> dict:
         same_data &= bool(torch.equal(group.samplers[run].perm, solo.sampler.perm)
                           and group.samplers[run].cursor == solo.sampler.cursor
                           and torch.equal(group.noise[run].get_state(), solo.noise.get_state()))
-    return {"runs": len(cfgs), "steps": steps, "data_and_noise_identical": same_data,
+    return {"runs": len(cfgs), "steps": steps, "layout": layout, "data_and_noise_identical": same_data,
             "max_relative_weight_diff": per_step[-1], "max_relative_weight_diff_per_step": per_step}
 
 
@@ -141,13 +142,14 @@ def main() -> int:
             print(f"{recipe:<12} {precision:<5} alone {solo:7.1f} steps/s | {args.k} grouped: {rate:6.1f} group "
                   f"steps/s = {r['aggregate_steps_s']:7.1f} run-steps/s = {r['ratio']:.2f}x | each run at "
                   f"{r['per_run_vs_alone']:.2f}x its solo speed | peak {mib:,.0f} MiB", flush=True)
-    check = equality(mnist)
-    print(f"fp32, deterministic cuDNN, {check['runs']} grouped runs vs alone, {check['steps']} steps: data order "
-          f"and noise identical: {check['data_and_noise_identical']}; max relative weight difference "
-          f"{check['max_relative_weight_diff']:.2e}; per step: "
-          + " ".join(f"{v:.1e}" for v in check["max_relative_weight_diff_per_step"]))
+    checks = [equality(mnist, layout=layout) for layout in ("channels_last", "contiguous")]
+    for check in checks:
+        print(f"fp32, deterministic cuDNN, {check['layout']}, {check['runs']} grouped runs vs alone, {check['steps']} "
+              f"steps: data order and noise identical: {check['data_and_noise_identical']}; max relative weight "
+              f"difference {check['max_relative_weight_diff']:.2e}; per step: "
+              + " ".join(f"{v:.1e}" for v in check["max_relative_weight_diff_per_step"]))
     if args.out:
-        write_json(args.out, {"card": card, "torch": torch.__version__, "rows": rows, "equality": check})
+        write_json(args.out, {"card": card, "torch": torch.__version__, "rows": rows, "equality": checks})
     return 0
 
 

@@ -44,6 +44,10 @@ def test_grouped_runs_follow_their_solo_runs(tiny_args, mnist_test, tmp_path):
         solo = Trainer(cfg, mnist_test, echo=lambda _: None)
         for _ in range(steps):
             solo.train_step()
+        # Each run's EM estimates and generator losses, summed over the steps, are its solo run's.
+        assert float(group.objective.em_sum[run]) == pytest.approx(float(solo.acc_critic[0]), rel=1e-4, abs=1e-7)
+        assert float(group.objective.generator_loss_sum[run]) == pytest.approx(float(solo.acc_gen[0]), rel=1e-4,
+                                                                                abs=1e-7)
         gen, critic = group.run_weights(run)
         # Same data order and the same noise: the samplers and noise streams stand where the solo run's do.
         assert torch.equal(group.samplers[run].perm, solo.sampler.perm)

@@ -144,11 +144,18 @@ class GroupedClip(Objective):
         self.params = list(critic.parameters())
         self.high = [per_run_full(p, clips) for p in self.params]
         self.low = [-h for h in self.high]
+        device = self.params[0].device
+        # Per-run sums since the last reset, of what each run's own loss would have been: the
+        # EM estimate mean C(real) - mean C(fake) per critic step, -mean C(G(z)) per generator step.
+        self.em_sum = torch.zeros(critic.k, device=device)
+        self.generator_loss_sum = torch.zeros(critic.k, device=device)
 
     def critic_loss(self, c_real, c_fake):
+        self.em_sum += (c_real.mean(0) - c_fake.mean(0)).detach()
         return self.inner.critic_loss(c_real, c_fake)
 
     def generator_loss(self, c_fake):
+        self.generator_loss_sum += -c_fake.mean(0).detach()
         return self.inner.generator_loss(c_fake)
 
     @torch.no_grad()
