@@ -43,7 +43,14 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 import yaml
 
 from .checkpoint import CheckpointError, list_checkpoints
-from .config import Config, ConfigError, _safe_yaml, escape_controls, flat_config, load_config
+from .config import (
+    Config,
+    ConfigError,
+    _safe_yaml,
+    escape_controls,
+    flat_config,
+    load_config,
+)
 from .data import DatasetNotFound, ImageDataset, load_dataset
 from .files import write_text
 from .rundir import RunDir, RunDirError
@@ -171,7 +178,7 @@ def _value_text(value: Any) -> str:
     if value is None:
         return ""
     text = yaml.safe_dump(value, default_flow_style=True, width=10**9).strip()
-    return text[:-3].strip() if text.endswith("\n...") or text.endswith("...") else text
+    return text[:-4].strip() if text.endswith("\n...") else text
 
 
 def read_sweep_file(path: str) -> Grid:
@@ -739,7 +746,7 @@ def _status_line(k: int, total: int, run: RunSpec, o: RunOutcome) -> str:
     return line + (f" ({o.reason})" if o.reason else "")
 
 
-def run_sweep(plan: SweepPlan, options: SweepOptions = SweepOptions(), executor=None,
+def run_sweep(plan: SweepPlan, options: Optional[SweepOptions] = None, executor=None,
               echo: Optional[Callable[[str], None]] = None) -> SweepResult:
     """Train this shard's runs of ``plan``; finished runs are skipped, unfinished ones resume.
 
@@ -748,6 +755,7 @@ def run_sweep(plan: SweepPlan, options: SweepOptions = SweepOptions(), executor=
     """
     from tqdm import tqdm
 
+    options = options or SweepOptions()
     RunDir(plan.out).check_writable()
     executor = executor or SerialExecutor()
     runs = plan.mine
@@ -771,8 +779,11 @@ def run_sweep(plan: SweepPlan, options: SweepOptions = SweepOptions(), executor=
         if run.cfg is not None:
             outcome.em_distance = final_em(run, outcome.step)
         if outcome.status == "finished" and evaluator is not None and evaluator.supports(run.cfg):
-            outcome.metrics = evaluator(run, outcome.step)
-            outcome.eval_samples = options.eval_samples
+            try:
+                outcome.metrics = evaluator(run, outcome.step)
+                outcome.eval_samples = options.eval_samples
+            except (OSError, ValueError, RuntimeError) as err:   # e.g. no classifier file, a full cache disk
+                say(f"note: {run.name}: final metrics skipped ({_first_line(err)}); the run is finished")
         outcomes[run.name] = outcome
         count["done"] += 1
         say(_status_line(count["done"], len(runs), run, outcome))
@@ -923,6 +934,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         result = run_sweep(plan, options)
     except RunDirError as err:
         return _fail(str(err))
+    except OSError as err:      # e.g. the disk filled up writing a summary or a run's files
+        where = f" writing {err.filename}" if getattr(err, "filename", None) else ""
+        return _fail(f"I/O error{where}: {err.strerror or err}; every run's newest complete checkpoint is intact; "
+                     f"fix the problem and re-run the same command to resume")
     except KeyboardInterrupt:
         return _fail("interrupted; every run's newest complete checkpoint is intact, re-run to resume", 130)
     statuses = [o.status for o in result.outcomes.values()]
