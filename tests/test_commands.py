@@ -55,7 +55,7 @@ def test_python_m_wgan_dispatches(capsys):
     assert main([]) == 2
     assert main(["frobnicate"]) == 2
     assert "unknown command 'frobnicate'" in capsys.readouterr().err
-    assert set(COMMANDS) == {"train", "sample", "evaluate", "export", "view"}
+    assert set(COMMANDS) == {"train", "sample", "evaluate", "export", "view", "sweep"}
     assert main(["train", "--config", "mnist", "train.n_critic=0"]) == 2
     assert capsys.readouterr().err.strip() == "error: train.n_critic must be >= 1, got 0"
 

@@ -18,7 +18,7 @@ import zipfile
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COMMANDS = ("wgan-evaluate", "wgan-export", "wgan-sample", "wgan-train", "wgan-view")   # sorted
+COMMANDS = ("wgan-evaluate", "wgan-export", "wgan-sample", "wgan-sweep", "wgan-train", "wgan-view")   # sorted
 TINY = ["model.g_width=4", "model.c_width=4", "data.image_size=16", "train.batch_size=8", "train.device=cpu",
         "log.progress=false", "data.on_device=false"]
 

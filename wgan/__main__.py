@@ -1,4 +1,4 @@
-"""``python -m wgan COMMAND [ARGS...]``: train, sample, evaluate, export or view (see wgan.cli.main)."""
+"""``python -m wgan COMMAND [ARGS...]``: train, sample, evaluate, export, view or sweep (see wgan.cli.main)."""
 
 import sys
 

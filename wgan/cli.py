@@ -189,6 +189,13 @@ def export_command(argv: list[str] | None = None) -> int:
     return main(_argv(argv))
 
 
+def sweep_command(argv: list[str] | None = None) -> int:
+    """wgan-sweep: train a grid of runs (Hydra-style key=v1,v2 overrides or --sweep FILE), one run
+    directory each under --out, with summary.csv/summary.md."""
+    from .sweep import main
+    return main(_argv(argv))
+
+
 def view_command(argv: list[str] | None = None) -> int:
     """wgan-view: the desktop sample viewer."""
     from .viewer import main
@@ -201,6 +208,7 @@ COMMANDS = {
     "evaluate": evaluate_command,
     "export": export_command,
     "view": view_command,
+    "sweep": sweep_command,
 }
 
 

@@ -1,0 +1,954 @@
+"""Sweeps: many runs of one experiment over a grid of overrides, each an ordinary run directory.
+
+The parts, in the order a sweep uses them:
+
+- **The grid** (``parse_grid``, ``read_sweep_file``): overrides in Hydra's multirun convention,
+  ``train.lr=5e-5,1e-4`` (a comma list is several values; commas inside brackets, braces or
+  quotes do not split, so ``train.betas=[0.5,0.9]`` is one value), or a sweep YAML
+  (``configs/sweeps/*.yaml``: ``config``, ``overrides``, ``grid``). ``Grid.runs()`` is the cross
+  product, the first key varying slowest.
+- **The plan** (``plan_sweep``): every run's config built with ``load_config`` before any work,
+  its name and run directory under ``--out``. A value that no run of the grid can use (an
+  unknown key, a value the schema refuses) refuses the whole grid: one ``ConfigError`` line. A
+  run whose *combination* of values is refused (``model.c_norm=batch`` with
+  ``train.objective=wgan-gp``) is planned as a run that fails with that reason.
+- **The executor** (``SerialExecutor``): trains the planned runs. The serial one trains each
+  with an ordinary ``Trainer``, one after another in this process, so every run is bitwise the
+  run it would be alone. An executor that trains several runs at once (the GPU engine, later)
+  implements the same two methods: ``train(runs, hooks)`` yielding a ``RunOutcome`` per run as it
+  ends, and ``request_stop(signum)``.
+- **The sweep** (``run_sweep``): skips finished runs, resumes unfinished ones, hands the rest to
+  the executor, evaluates each finished run (``evaluate_run``), keeps one progress bar and one
+  status line per run, and rewrites ``summary.csv`` / ``summary.md`` after every run.
+
+Run names (``run_names``): the swept keys' last components with their values, e.g.
+``lr=5e-05,n_critic=1,seed=0``; see ``run_names`` for the rules that keep them safe and unique.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+
+import yaml
+
+from .checkpoint import CheckpointError, list_checkpoints
+from .config import (
+    Config,
+    ConfigError,
+    _safe_yaml,
+    escape_controls,
+    flat_config,
+    load_config,
+)
+from .data import DatasetNotFound, ImageDataset, load_dataset
+from .files import write_text
+from .rundir import RunDir, RunDirError
+
+EXIT_INTERRUPTED = 3          # as wgan-train: stopped by SIGINT/SIGTERM after a checkpoint
+EXIT_RUNS_FAILED = 5          # the sweep went through, but at least one run failed (see the summary)
+
+# Appended to every run's overrides: the sweep keeps one bar for all runs. log.* may differ
+# between a run and its resume, so this changes nothing about the training.
+RUN_OVERRIDES = ("log.progress=false",)
+
+STATUSES = ("finished", "failed", "interrupted", "pending")
+SUMMARY_COLUMNS = ("name", "overrides", "status", "wall_s", "step", "em_distance", "fid", "classifier_fid",
+                   "class_kl", "classes_covered", "eval_samples", "reason")
+METRIC_COLUMNS = ("fid", "classifier_fid", "class_kl", "classes_covered")
+SWEEP_FILE_KEYS = ("config", "overrides", "grid")
+MAX_NAME = 200                # bytes of a run directory's name (filesystems allow 255)
+SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-=,")
+EVAL_SEED_OFFSET = 3          # the trainer's evaluations draw latents seeded train.seed + 3 (sample_many)
+
+
+# ----------------------------------------------------------------------------- the grid
+def split_values(raw: str) -> list[str]:
+    """``raw`` split at the commas outside brackets, braces, parentheses and quotes.
+
+    ``"5e-5,1e-4"`` -> ``["5e-5", "1e-4"]``; ``"[0.5,0.9]"`` -> ``["[0.5,0.9]"]``;
+    ``"'a,b',c"`` -> ``["'a,b'", "c"]``. Unbalanced brackets leave the rest as one value (the
+    config then refuses it with its own message).
+    """
+    parts, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(raw):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            parts.append(raw[start:i])
+            start = i + 1
+    parts.append(raw[start:])
+    return parts
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept key and its values, each as override text (what follows ``key=``)."""
+
+    key: str
+    values: tuple[str, ...]
+
+
+@dataclass
+class Grid:
+    """What a sweep varies: overrides for every run (``fixed``) and the swept ``axes`` in order."""
+
+    config: Optional[str] = None                     # base config: a YAML path or a shipped name
+    fixed: list[str] = field(default_factory=list)   # "key=value" applied to every run
+    axes: list[Axis] = field(default_factory=list)
+
+    def runs(self) -> list[tuple[tuple[str, str], ...]]:
+        """The cross product as ((key, value text), ...) per run; the last axis varies fastest."""
+        if not self.axes:
+            return [()]
+        return [tuple(zip((a.key for a in self.axes), combo))
+                for combo in itertools.product(*(a.values for a in self.axes))]
+
+    def merged(self, other: "Grid") -> "Grid":
+        """This grid with ``other``'s fixed overrides and axes added; a key of ``other`` replaces this
+        grid's value(s) for it (keeping its place), and ``other.config`` wins when given."""
+        axes = {a.key: a for a in self.axes}
+        fixed = [f for f in self.fixed if f.split("=", 1)[0].strip() not in {a.key for a in other.axes}]
+        for axis in other.axes:
+            axes[axis.key] = axis
+        other_fixed_keys = {f.split("=", 1)[0].strip() for f in other.fixed}
+        axes = {k: a for k, a in axes.items() if k not in other_fixed_keys}
+        return Grid(other.config or self.config, fixed + list(other.fixed), list(axes.values()))
+
+
+def _key_of(text: str) -> str:
+    if "=" not in text:
+        hint = f"; to read a sweep file pass --sweep {text}" if text.endswith((".yaml", ".yml")) else ""
+        raise ConfigError(f"override '{escape_controls(text)}' is not of the form key=value or key=v1,v2,..., "
+                          f"e.g. train.lr=5e-5,1e-4{hint}")
+    key = text.split("=", 1)[0].strip()
+    if not key:
+        raise ConfigError(f"override '{escape_controls(text)}' has no key; write it as key=value, e.g. train.lr=1e-4")
+    return key
+
+
+def parse_grid(overrides: Sequence[str]) -> Grid:
+    """Command-line overrides as a Grid (Hydra's multirun convention).
+
+    ``key=v1,v2,v3`` sweeps ``key`` over three values; ``key=value`` (no top-level comma) and
+    ``key=`` (nothing: the key's default, as in a single run) apply to every run. An empty
+    value inside a list (``train.lr=1e-4,``) and a key given twice are refused.
+
+    Raises:
+        ConfigError: one line naming the override.
+    """
+    grid, seen = Grid(), set()
+    for text in overrides:
+        key = _key_of(text)
+        if key in seen:
+            raise ConfigError(f"{escape_controls(key)} is given twice; give it once, with all its values as "
+                              f"{escape_controls(key)}=v1,v2,...")
+        seen.add(key)
+        raw = text.split("=", 1)[1]
+        values = split_values(raw)
+        if len(values) == 1:
+            grid.fixed.append(text)
+            continue
+        if any(not v.strip() for v in values):
+            raise ConfigError(f"{escape_controls(text)} has an empty value in its list; remove the stray comma "
+                              f"(to sweep the default, give the value explicitly)")
+        grid.axes.append(Axis(key, tuple(v.strip() for v in values)))
+    return grid
+
+
+def _value_text(value: Any) -> str:
+    """A YAML value as override text that the config parser reads back as the same value."""
+    if value is None:
+        return ""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**9).strip()
+    return text[:-4].strip() if text.endswith("\n...") else text
+
+
+def read_sweep_file(path: str) -> Grid:
+    """A sweep YAML (``configs/sweeps/*.yaml``) as a Grid::
+
+        config: mnist                  # base config: shipped name, or a path (relative to this file)
+        overrides: [train.steps=5000]  # key=value for every run (or a mapping key: value)
+        grid:                          # swept keys, in order; the last varies fastest
+          train.lr: [5e-5, 1e-4, 2e-4]
+          train.n_critic: [1, 5]
+
+    A grid value that is not a list is one value for every run; an empty list is refused; a
+    list value (``train.betas``) is written as a list of lists (``[[0.5, 0.9], [0.0, 0.9]]``).
+
+    Raises:
+        ConfigError: one line naming the file and the problem.
+    """
+    shown = f"'{escape_controls(path)}'"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = _safe_yaml(handle.read())
+    except FileNotFoundError:
+        raise ConfigError(f"sweep file {shown} does not exist; see configs/sweeps/ for examples") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"sweep file {shown} cannot be read ({err.__class__.__name__})") from None
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"sweep file {shown} is not valid YAML ({escape_controls(problem)}); fix its syntax") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"sweep file {shown} must be a mapping with keys {', '.join(SWEEP_FILE_KEYS)}")
+    unknown = [str(k) for k in tree if k not in SWEEP_FILE_KEYS]
+    if unknown:
+        raise ConfigError(f"sweep file {shown} has unknown key '{escape_controls(unknown[0])}'; its keys are "
+                          f"{', '.join(SWEEP_FILE_KEYS)}")
+    grid = Grid()
+    base = tree.get("config")
+    if base is not None:
+        if not isinstance(base, str) or not base:
+            raise ConfigError(f"sweep file {shown}: config must name a config file or a shipped config, e.g. mnist")
+        beside = os.path.join(os.path.dirname(path), base)
+        grid.config = beside if os.path.sep in base and os.path.exists(beside) else base
+    overrides = tree.get("overrides") or []
+    if isinstance(overrides, dict):
+        overrides = [f"{k}={_value_text(v)}" for k, v in overrides.items()]
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        raise ConfigError(f"sweep file {shown}: overrides must be a list of key=value strings")
+    for text in overrides:
+        _key_of(text)
+    grid.fixed = list(overrides)
+    body = tree.get("grid") or {}
+    if not isinstance(body, dict):
+        raise ConfigError(f"sweep file {shown}: grid must map keys to lists of values, e.g. train.lr: [5e-5, 1e-4]")
+    for key, values in body.items():
+        key = str(key)
+        if not isinstance(values, list):
+            values = [values]
+        if not values:
+            raise ConfigError(f"sweep file {shown}: grid key {escape_controls(key)} has an empty list of values; "
+                              f"give at least one value or remove the key")
+        grid.axes.append(Axis(key, tuple(_value_text(v) for v in values)))
+    return grid
+
+
+# ----------------------------------------------------------------------------- the plan
+@dataclass
+class RunSpec:
+    """One run of a sweep as planned: what an executor needs to train it."""
+
+    index: int                              # position in the whole grid (shards keep it)
+    name: str                               # directory name under --out
+    swept: tuple[tuple[str, str], ...]      # (key, value text) of the swept keys
+    overrides: tuple[str, ...]              # everything load_config got after the base config
+    cfg: Optional[Config]                   # None when the combination is refused
+    refused: Optional[str] = None           # the ConfigError of a refused combination
+
+    @property
+    def run_dir(self) -> str:
+        return self.cfg.run.dir if self.cfg is not None else ""
+
+    @property
+    def steps(self) -> int:
+        return self.cfg.train.steps if self.cfg is not None else 0
+
+    def done_steps(self) -> int:
+        """Generator steps already on disk (the newest checkpoint's step, at most train.steps)."""
+        if self.cfg is None:
+            return 0
+        found = list_checkpoints(self.run_dir)
+        return min(found[-1][0], self.steps) if found else 0
+
+    def finished(self) -> bool:
+        return self.cfg is not None and self.done_steps() >= self.steps
+
+    def overrides_text(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.swept)
+
+
+@dataclass
+class SweepPlan:
+    out: str
+    grid: Grid
+    runs: list[RunSpec]                     # the whole grid, in order
+    shard: tuple[int, int] = (0, 1)         # (I, N): this process takes runs I, I+N, ...
+
+    @property
+    def keys(self) -> list[str]:
+        return [a.key for a in self.grid.axes]
+
+    @property
+    def mine(self) -> list[RunSpec]:
+        i, n = self.shard
+        return [r for r in self.runs if r.index % n == i]
+
+    def summary_paths(self) -> tuple[str, str]:
+        i, n = self.shard
+        stem = "summary" if n == 1 else f"summary.shard-{i}-of-{n}"
+        return os.path.join(self.out, stem + ".csv"), os.path.join(self.out, stem + ".md")
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return "_".join(_label(v) for v in value)
+    return str(value)
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch in SAFE_CHARS else "_" for ch in text)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+
+
+def run_names(keys: Sequence[str], values: Sequence[Sequence[Any]], texts: Sequence[str]) -> list[str]:
+    """Directory names of runs from their swept values, safe and unique.
+
+    Args:
+        keys: the swept keys, e.g. ``["train.lr", "train.seed"]``.
+        values: per run, the value of each key (the config's value where the run's config was
+            built, so ``1e-4`` and ``0.0001`` name the same run).
+        texts: per run, a text that tells runs apart (their override texts), for the digest.
+
+    A name is ``label=value`` per key joined by commas, the label being the key's last
+    component (``lr``), or the whole key when two swept keys share a last component. Characters
+    other than letters, digits and ``._+-=,`` become ``_`` (a list joins its items with ``_``);
+    a name longer than 200 bytes is cut and ends in an 8-digit digest of its overrides, and so
+    do names that would otherwise coincide. A grid without swept keys has one run, ``run``.
+    """
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+    labels = [k if last.count(short) > 1 else short for k, short in zip(keys, last)]
+    names = []
+    for vals, text in zip(values, texts):
+        name = _safe(",".join(f"{lab}={_label(v)}" for lab, v in zip(labels, vals))) if keys else "run"
+        if len(name.encode()) > MAX_NAME:
+            name = name[: MAX_NAME - 9] + "-" + _digest(text)
+        names.append(name)
+    for name in {n for n in names if names.count(n) > 1}:
+        for i, (n, text) in enumerate(zip(names, texts)):
+            if n == name:
+                names[i] = (n[: MAX_NAME - 9] + "-" + _digest(text))
+    return names
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).splitlines()[0] if str(err) else err.__class__.__name__
+    return escape_controls(text)
+
+
+def plan_sweep(grid: Grid, out: str, shard: tuple[int, int] = (0, 1)) -> SweepPlan:
+    """Build and validate every run's config; nothing is read beyond the configs, nothing written.
+
+    Raises:
+        ConfigError: the grid is bad (one line): a key or value that no run of the grid can use
+            (the first run's error is reported), or two runs that are the same experiment.
+    """
+    if not out:
+        raise ConfigError("--out must name the sweep's folder, e.g. --out runs/sweep_lr")
+    i, n = shard
+    if n < 1 or not 0 <= i < n:
+        raise ConfigError(f"--shard {i}/{n}: write I/N with 0 <= I < N, e.g. --shard 0/4")
+    combos = grid.runs()
+    built: list[tuple[Optional[Config], Optional[str]]] = []
+    for combo in combos:
+        texts = [f"{k}={v}" for k, v in combo]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")     # deprecation notes: once below, not once per run
+                built.append((load_config(grid.config, grid.fixed + texts + list(RUN_OVERRIDES)), None))
+        except ConfigError as err:
+            built.append((None, _first_line(err)))
+    # A value is bad input when every run holding it is refused; a refused combination is a run
+    # that fails. (Without swept keys the one run's refusal is the grid's.)
+    if all(cfg is None for cfg, _ in built):
+        raise ConfigError(built[0][1])
+    for axis in grid.axes:
+        for value in axis.values:
+            holding = [b for combo, b in zip(combos, built) if (axis.key, value) in combo]
+            if all(cfg is None for cfg, _ in holding):
+                raise ConfigError(f"{escape_controls(axis.key)}={escape_controls(value)} is refused in every run: "
+                                  f"{holding[0][1]}")
+    keys = [a.key for a in grid.axes]
+    values, texts = [], []
+    for combo, (cfg, _) in zip(combos, built):
+        flat = flat_config(cfg.to_dict()) if cfg is not None else {}
+        values.append([flat.get(k, v) for k, v in combo])
+        texts.append(" ".join(f"{k}={v}" for k, v in combo))
+    seen: dict = {}
+    for combo, vals, text in zip(combos, values, texts):
+        canon = repr(vals)
+        if canon in seen:
+            raise ConfigError(f"runs '{escape_controls(seen[canon])}' and '{escape_controls(text)}' are the same "
+                              f"experiment; remove the repeated value")
+        seen[canon] = text
+    names = run_names(keys, values, texts)
+    runs = []
+    for index, (combo, (cfg, refused), name) in enumerate(zip(combos, built, names)):
+        run_dir = os.path.join(out, name)
+        overrides = tuple(grid.fixed + [f"{k}={v}" for k, v in combo] + list(RUN_OVERRIDES) + [f"run.dir={run_dir}"])
+        if cfg is not None:
+            cfg.run.dir = run_dir
+        runs.append(RunSpec(index, name, tuple(combo), overrides, cfg, refused))
+    return SweepPlan(out, grid, runs, shard)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` as (I, N); raises ConfigError unless 0 <= I < N."""
+    try:
+        i, n = (int(p) for p in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard '{escape_controls(text)}' must be I/N with 0 <= I < N, e.g. --shard 0/4 "
+                          f"(in a SLURM array: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)") from None
+    if n < 1 or not 0 <= i < n:
+        raise ConfigError(f"--shard {i}/{n}: I must be in [0, N), e.g. --shard 0/{max(n, 1)}")
+    return i, n
+
+
+# ----------------------------------------------------------------------------- outcomes and executors
+@dataclass
+class RunOutcome:
+    """How one run of a sweep ended (or stands), one row of the summary."""
+
+    name: str
+    status: str                             # finished | failed | interrupted | pending
+    step: int = 0
+    wall_s: Optional[float] = None          # seconds spent training it, summed over attempts
+    em_distance: Optional[float] = None     # the last logged EM estimate
+    metrics: dict = field(default_factory=dict)   # fid, classifier_fid, class_kl, classes_covered
+    eval_samples: Optional[int] = None
+    reason: str = ""
+
+
+# Errors that end one run and not the sweep: each has a one-line message.
+RUN_ERRORS = (ConfigError, CheckpointError, RunDirError, DatasetNotFound)
+
+
+@dataclass
+class RunHooks:
+    """What the sweep gives an executor.
+
+    dataset(cfg): the run's dataset, loaded once per distinct data config and shared.
+    on_step(run, step): the run has completed ``step`` generator steps (drives the sweep's bar).
+    echo(line): a line for the user (printed above the progress bar).
+    """
+
+    dataset: Callable[[Config], ImageDataset]
+    on_step: Callable[[RunSpec, int], None]
+    echo: Callable[[str], None]
+
+
+class SerialExecutor:
+    """Trains runs one after another in this process, each with an ordinary ``Trainer``.
+
+    A run is then bitwise the run it would be alone: the Trainer seeds every generator from
+    the run's seed when it is built and owns its data order and noise. ``train`` yields one
+    RunOutcome per run (finished, failed or interrupted) and stops after an interrupted one.
+    """
+
+    def __init__(self):
+        self._stop: Optional[int] = None
+        self._trainer = None
+
+    def request_stop(self, signum: int) -> None:
+        """Stop after the current generator step: the running run checkpoints and is interrupted."""
+        self._stop = signum
+        trainer = self._trainer
+        if trainer is not None and trainer._stop_signal is None:
+            trainer._stop_signal = signum
+
+    def train(self, runs: Sequence[RunSpec], hooks: RunHooks) -> Iterator[RunOutcome]:
+        from .trainer import NonFiniteError, Trainer, TrainingInterrupted
+
+        for run in runs:
+            if self._stop is not None:
+                return
+            start = time.perf_counter()
+            try:
+                dataset = hooks.dataset(run.cfg)
+                trainer = Trainer(run.cfg, dataset, echo=_trainer_echo(run, hooks.echo))
+                _report_steps(trainer, run, hooks.on_step)
+                self._trainer = trainer
+                if self._stop is not None:          # a signal while the trainer was being built
+                    trainer._stop_signal = self._stop
+                result = trainer.run()
+                yield RunOutcome(run.name, "finished", result.step, time.perf_counter() - start)
+            except TrainingInterrupted as err:
+                self._stop = self._stop or trainer._stop_signal or signal.SIGINT
+                yield RunOutcome(run.name, "interrupted", trainer.step, time.perf_counter() - start,
+                                 reason=_first_line(err))
+                return
+            except NonFiniteError as err:
+                yield RunOutcome(run.name, "failed", run.done_steps(), time.perf_counter() - start,
+                                 reason=_first_line(err))
+            except RUN_ERRORS as err:
+                yield RunOutcome(run.name, "failed", run.done_steps(), time.perf_counter() - start,
+                                 reason=_first_line(err))
+            finally:
+                self._trainer = None
+
+
+def _report_steps(trainer, run: RunSpec, on_step: Callable[[RunSpec, int], None]) -> None:
+    """Call ``on_step(run, trainer.step)`` after every generator step (an instance attribute
+    wrapping the method: the Trainer's own loop calls ``self.generator_step()``)."""
+    step_once = trainer.generator_step
+
+    def generator_step():
+        step_once()
+        on_step(run, trainer.step)
+
+    trainer.generator_step = generator_step
+
+
+def _trainer_echo(run: RunSpec, echo: Callable[[str], None]) -> Callable[[str], None]:
+    """The trainer's lines, prefixed by the run's name; its banner and resolved config (in the run's
+    config.yaml) are left out."""
+    def show(line: str) -> None:
+        text = line.strip("\n")
+        if text.startswith(("wgan: ", "resolved config:")):
+            return
+        echo(f"{run.name}: {text}")
+    return show
+
+
+# ----------------------------------------------------------------------------- evaluation
+class Evaluator:
+    """Classifier metrics (MNIST) and FID (when an Inception network is found) of finished runs.
+
+    One ``TrainingMetrics`` per (dataset, root, device, Inception file), so reference statistics
+    are computed (or read from the cache) once per sweep. The samples are the trainer's
+    evaluation samples: ``n`` images from latents seeded ``train.seed + 3`` of the final
+    checkpoint's sampling generator (the weight average when ``train.ema`` is on).
+    """
+
+    def __init__(self, n_samples: int = 2000, cache_dir: Optional[str] = None,
+                 echo: Callable[[str], None] = print):
+        self.n_samples, self.cache_dir, self.echo = n_samples, cache_dir, echo
+        self._suites: dict = {}
+
+    def supports(self, cfg: Config) -> bool:
+        from .metrics.reference import REFERENCE_DATASETS
+        return cfg.data.name in REFERENCE_DATASETS
+
+    def __call__(self, run: RunSpec, step: int) -> dict:
+        from . import sampling
+        from .devices import resolve_device
+        from .export import load_generator
+        from .metrics.training import TrainingMetrics, fid_key
+
+        cfg = run.cfg
+        if not self.supports(cfg):
+            return {}
+        device = resolve_device(cfg.system.device)
+        key = (cfg.data.name, cfg.data.root, str(device), cfg.log.inception)
+        if key not in self._suites:
+            self._suites[key] = TrainingMetrics(cfg.data.name, cfg.data.root, device, self.n_samples,
+                                                inception_path=cfg.log.inception, cache_dir=self.cache_dir,
+                                                log=self.echo)
+        metrics = self._suites[key]
+        generator = load_generator(RunDir(run.run_dir).checkpoint(step), device)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            values = metrics(lambda n: sampling.generate(generator, n, cfg.train.seed + EVAL_SEED_OFFSET))
+        for w in caught:
+            text = str(w.message)
+            if "FID is skipped" in text:
+                why = text.split(": ", 1)[-1]
+                self.echo(f"note: the summary's fid column stays blank: {escape_controls(why.splitlines()[0])}")
+        out = {"fid": values.get(fid_key(self.n_samples))}
+        out.update({k: values.get(k) for k in ("classifier_fid", "class_kl", "classes_covered")})
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def final_em(run: RunSpec, step: int) -> Optional[float]:
+    """The last EM estimate logged at or before ``step`` (metrics.jsonl), None if none."""
+    try:
+        rows = RunDir(run.run_dir).read_metrics()
+    except OSError:
+        return None
+    values = [r["em_distance"] for r in rows if "em_distance" in r and r.get("step", 0) <= step]
+    return float(values[-1]) if values else None
+
+
+# ----------------------------------------------------------------------------- summaries
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def summary_rows(plan: SweepPlan, outcomes: dict[str, RunOutcome]) -> list[dict]:
+    rows = []
+    for run in plan.mine:
+        o = outcomes[run.name]
+        row = {"name": run.name, "overrides": run.overrides_text(), "status": o.status, "wall_s": o.wall_s,
+               "step": o.step, "em_distance": o.em_distance, "eval_samples": o.eval_samples, "reason": o.reason}
+        row.update({k: o.metrics.get(k) for k in METRIC_COLUMNS})
+        row.update(dict(run.swept))
+        rows.append({k: _cell(v) for k, v in row.items()})
+    return rows
+
+
+def write_summaries(plan: SweepPlan, outcomes: dict[str, RunOutcome]) -> tuple[str, str]:
+    """``summary.csv`` and ``summary.md`` (or the shard's) in ``--out``, written atomically.
+
+    The CSV has SUMMARY_COLUMNS and then one column per swept key (its value text), so a table
+    tool or scripts/plot_sweep.py needs no parsing of ``overrides``.
+    """
+    csv_path, md_path = plan.summary_paths()
+    rows = summary_rows(plan, outcomes)
+    columns = list(SUMMARY_COLUMNS) + plan.keys
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(csv_path, text.getvalue())
+    counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
+    i, n = plan.shard
+    shown = ["name", "status", "step", "em_distance", "fid", "classifier_fid", "class_kl", "classes_covered",
+             "wall_s", "reason"]
+    lines = [f"# Sweep {os.path.basename(os.path.normpath(plan.out))}" + (f" (shard {i} of {n})" if n > 1 else ""),
+             "",
+             f"{len(rows)} runs: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES) + ". Swept: "
+             + (", ".join(plan.keys) or "nothing") + ". Metrics of the final generator (fid: Inception FID, blank "
+             "when no Inception network is found; classifier metrics for MNIST); the sample count is in "
+             "summary.csv's eval_samples.",
+             "",
+             "| " + " | ".join(shown) + " |",
+             "| " + " | ".join("---" for _ in shown) + " |"]
+    for row in rows:
+        lines.append("| " + " | ".join(row[c].replace("|", "\\|") for c in shown) + " |")
+    write_text(md_path, "\n".join(lines) + "\n")
+    return csv_path, md_path
+
+
+def read_summary(path: str) -> list[dict]:
+    """Rows of a summary CSV; [] when it does not exist or cannot be read."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return list(csv.DictReader(handle))
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return []
+
+
+def _number(text: Optional[str]):
+    if text in (None, ""):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _previous_outcome(row: dict) -> RunOutcome:
+    return RunOutcome(row.get("name", ""), row.get("status", "pending"), int(_number(row.get("step")) or 0),
+                      _number(row.get("wall_s")), _number(row.get("em_distance")),
+                      {k: _number(row.get(k)) for k in METRIC_COLUMNS if _number(row.get(k)) is not None},
+                      _number(row.get("eval_samples")), row.get("reason", ""))
+
+
+# ----------------------------------------------------------------------------- the sweep
+@dataclass
+class SweepOptions:
+    evaluate: bool = True                   # classifier metrics / FID of each finished run
+    eval_samples: int = 2000
+    cache_dir: Optional[str] = None         # reference statistics cache (None: ~/.cache/wgan)
+    progress: Optional[bool] = None         # the sweep's bar: None = only on a terminal
+
+
+@dataclass
+class SweepResult:
+    outcomes: dict[str, RunOutcome]
+    summary: tuple[str, str]
+    interrupted: Optional[int] = None       # the signal that stopped the sweep
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted is not None:
+            return EXIT_INTERRUPTED
+        return EXIT_RUNS_FAILED if any(o.status == "failed" for o in self.outcomes.values()) else 0
+
+
+class _SweepSignals:
+    """Between runs, the first SIGINT/SIGTERM stops the sweep after the current work (the trainer
+    installs its own handler while it trains); the second raises KeyboardInterrupt."""
+
+    def __init__(self, executor):
+        self.executor, self.signum, self.previous = executor, None, {}
+
+    def _handler(self, signum, frame):
+        if self.signum is not None:
+            signal.signal(signum, signal.SIG_DFL)
+            raise KeyboardInterrupt
+        self.signum = signum
+        self.executor.request_stop(signum)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def _dataset_cache() -> Callable[[Config], ImageDataset]:
+    cache: dict = {}
+
+    def dataset(cfg: Config) -> ImageDataset:
+        d = cfg.data
+        key = (d.name, d.root, d.split, d.image_size if d.name == "folder" else None,
+               (d.stacked_size, cfg.train.seed) if d.name == "stacked_mnist" else None)
+        if key not in cache:
+            try:
+                cache[key] = load_dataset(cfg)
+            except DatasetNotFound:
+                raise
+            except (OSError, ValueError, EOFError) as err:
+                raise DatasetNotFound(f"data.name={d.name} in data.root={d.root} cannot be read "
+                                      f"({_first_line(err)})") from None
+        return cache[key]
+    return dataset
+
+
+def _status_line(k: int, total: int, run: RunSpec, o: RunOutcome) -> str:
+    if run.cfg is None:
+        return f"[{k}/{total}] {run.name}: {o.status}, config refused ({o.reason})"
+    parts = [f"[{k}/{total}] {run.name}: {o.status} at step {o.step}/{run.steps}"]
+    if o.em_distance is not None:
+        parts.append(f"EM {o.em_distance:.4g}")
+    if "classifier_fid" in o.metrics:
+        parts.append(f"classifier FID {o.metrics['classifier_fid']:.4g}")
+    if "fid" in o.metrics:
+        parts.append(f"FID {o.metrics['fid']:.4g}")
+    if o.wall_s is not None:
+        parts.append(f"{o.wall_s:.1f} s")
+    line = ", ".join(parts)
+    return line + (f" ({o.reason})" if o.reason else "")
+
+
+def run_sweep(plan: SweepPlan, options: Optional[SweepOptions] = None, executor=None,
+              echo: Optional[Callable[[str], None]] = None) -> SweepResult:
+    """Train this shard's runs of ``plan``; finished runs are skipped, unfinished ones resume.
+
+    Raises:
+        RunDirError: ``--out`` cannot be written (before anything is trained).
+    """
+    from tqdm import tqdm
+
+    options = options or SweepOptions()
+    RunDir(plan.out).check_writable()
+    executor = executor or SerialExecutor()
+    runs = plan.mine
+    csv_path, _ = plan.summary_paths()
+    previous = {row.get("name"): row for row in read_summary(csv_path)}
+    outcomes: dict[str, RunOutcome] = {}
+    todo: list[RunSpec] = []
+    done_at_start = {run.name: run.done_steps() for run in runs}
+    total = sum(run.steps for run in runs)
+    bar = tqdm(total=total, initial=sum(done_at_start.values()), unit="step", dynamic_ncols=True,
+               file=sys.stderr, disable=(None if options.progress is None else not options.progress),
+               desc=f"sweep {len(runs)} runs")
+    say = echo or bar.write
+    evaluator = Evaluator(options.eval_samples, options.cache_dir, echo=say) if options.evaluate else None
+    count = {"done": 0}
+
+    def conclude(run: RunSpec, outcome: RunOutcome, before: Optional[RunOutcome]) -> None:
+        if outcome.status != "pending" and before is not None and before.wall_s is not None \
+                and before.status != "finished" and outcome.wall_s is not None:
+            outcome.wall_s += before.wall_s         # time spent by earlier, unfinished attempts
+        if run.cfg is not None:
+            outcome.em_distance = final_em(run, outcome.step)
+        if outcome.status == "finished" and evaluator is not None and evaluator.supports(run.cfg):
+            try:
+                outcome.metrics = evaluator(run, outcome.step)
+                outcome.eval_samples = options.eval_samples
+            except (OSError, ValueError, RuntimeError) as err:   # e.g. no classifier file, a full cache disk
+                say(f"note: {run.name}: final metrics skipped ({_first_line(err)}); the run is finished")
+        outcomes[run.name] = outcome
+        count["done"] += 1
+        say(_status_line(count["done"], len(runs), run, outcome))
+        write_summaries(plan, outcomes)
+
+    for run in runs:
+        before = _previous_outcome(previous[run.name]) if run.name in previous else None
+        outcomes[run.name] = RunOutcome(run.name, "pending", done_at_start[run.name],
+                                        before.wall_s if before else None)
+    signals = _SweepSignals(executor)
+    try:
+        with signals:
+            write_summaries(plan, outcomes)
+            for run in runs:
+                before = _previous_outcome(previous[run.name]) if run.name in previous else None
+                if run.cfg is None:
+                    conclude(run, RunOutcome(run.name, "failed", reason=run.refused), None)
+                elif run.finished():
+                    step = run.done_steps()
+                    reuse = (before is not None and before.status == "finished" and before.step == step
+                             and (evaluator is None or before.eval_samples == options.eval_samples
+                                  or not evaluator.supports(run.cfg)))
+                    if reuse:
+                        outcomes[run.name] = before
+                        count["done"] += 1
+                        say(_status_line(count["done"], len(runs), run, before) + " (already finished)")
+                    else:
+                        conclude(run, RunOutcome(run.name, "finished", step, before.wall_s if before else None), None)
+                else:
+                    todo.append(run)
+            write_summaries(plan, outcomes)
+            seen = dict(done_at_start)
+
+            def on_step(run: RunSpec, step: int) -> None:
+                bar.update(max(0, step - seen[run.name]))
+                seen[run.name] = step
+
+            hooks = RunHooks(_dataset_cache(), on_step, say)
+            by_name = {run.name: run for run in todo}
+            if signals.signum is None:
+                for outcome in executor.train(todo, hooks):
+                    run = by_name[outcome.name]
+                    before = _previous_outcome(previous[run.name]) if run.name in previous else None
+                    conclude(run, outcome, before)
+                    if outcome.status == "interrupted":
+                        break
+    except KeyboardInterrupt:
+        write_summaries(plan, outcomes)
+        raise
+    finally:
+        bar.close()
+    stopped = signals.signum or getattr(executor, "_stop", None)
+    if stopped is None and any(o.status == "interrupted" for o in outcomes.values()):
+        stopped = signal.SIGINT
+    return SweepResult(outcomes, plan.summary_paths(), stopped)
+
+
+def describe(plan: SweepPlan) -> list[str]:
+    """The lines of ``--dry-run``: one per run of this shard (name, then its overrides)."""
+    runs = plan.mine
+    i, n = plan.shard
+    head = f"{len(plan.runs)} runs in {plan.out}" + (f"; shard {i}/{n} takes {len(runs)}" if n > 1 else "")
+    lines = [head]
+    width = max((len(r.name) for r in runs), default=0)
+    for run in runs:
+        note = f"  (refused: {run.refused})" if run.refused else ""
+        lines.append(f"  {run.name.ljust(width)}  {run.overrides_text() or '(no swept keys)'}{note}")
+    return lines
+
+
+def build_grid(config: Optional[str], sweep_file: Optional[str], overrides: Iterable[str]) -> Grid:
+    """The grid of a command line: the sweep file's (if any), then the overrides' on top; ``--config``
+    replaces the sweep file's base config."""
+    grid = read_sweep_file(sweep_file) if sweep_file else Grid()
+    grid = grid.merged(parse_grid(list(overrides)))
+    if config:
+        grid.config = config
+    return grid
+
+
+# ----------------------------------------------------------------------------- command line
+class _UsageError(Exception):
+    pass
+
+
+class _Parser:
+    """argparse with one-line errors (as wgan-train)."""
+
+    @staticmethod
+    def make():
+        import argparse
+
+        class Parser(argparse.ArgumentParser):
+            def error(self, message):
+                raise _UsageError(message)
+
+        parser = Parser(
+            prog="sweep.py", description="Train a grid of runs, each an ordinary run directory under --out. "
+            "Re-running the same command skips finished runs and resumes unfinished ones.",
+            epilog="example: sweep.py --config configs/mnist.yaml --out runs/sweep_lr train.lr=5e-5,1e-4,2e-4 "
+                   "train.n_critic=1,5 train.seed=0,1  (12 runs; exit 0 all finished, 2 bad input, "
+                   "3 interrupted, 5 some runs failed)")
+        parser.add_argument("--config", help="base config: a YAML file or a shipped config's name")
+        parser.add_argument("--sweep", metavar="FILE", help="sweep YAML (configs/sweeps/*.yaml): config, overrides, "
+                            "grid; command-line overrides are added on top")
+        parser.add_argument("--out", required=True, help="the sweep's folder: one run directory per run, summaries")
+        parser.add_argument("--shard", default="0/1", metavar="I/N",
+                            help="take runs I, I+N, I+2N, ... (0-based), e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT")
+        parser.add_argument("--eval-samples", type=int, default=2000,
+                            help="generated images per run for the final metrics (default 2000)")
+        parser.add_argument("--no-eval", action="store_true", help="no final metrics (classifier FID, class KL, FID)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar (status lines stay)")
+        parser.add_argument("--dry-run", action="store_true", help="print the runs and their overrides, train nothing")
+        parser.add_argument("overrides", nargs="*", metavar="key=v1,v2,...",
+                            help="overrides; a comma list sweeps the key, [a,b] is one list value")
+        return parser
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"error: {escape_controls(message)}", file=sys.stderr)
+    return code
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """``wgan-sweep`` / ``python -m wgan sweep`` / ``scripts/sweep.py``; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _Parser.make()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as err:
+        return _fail(f"{err}; see sweep.py --help")
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else 0
+    if args.eval_samples < 2:
+        return _fail(f"--eval-samples must be >= 2, got {args.eval_samples}")
+    try:
+        shard = parse_shard(args.shard)
+        grid = build_grid(args.config, args.sweep, args.overrides)
+        plan = plan_sweep(grid, args.out, shard)
+    except ConfigError as err:
+        return _fail(str(err))
+    if args.dry_run:
+        print("\n".join(describe(plan)))
+        return 0
+    options = SweepOptions(evaluate=not args.no_eval, eval_samples=args.eval_samples,
+                           progress=False if args.no_progress else None)
+    try:
+        result = run_sweep(plan, options)
+    except RunDirError as err:
+        return _fail(str(err))
+    except OSError as err:      # e.g. the disk filled up writing a summary or a run's files
+        where = f" writing {err.filename}" if getattr(err, "filename", None) else ""
+        return _fail(f"I/O error{where}: {err.strerror or err}; every run's newest complete checkpoint is intact; "
+                     f"fix the problem and re-run the same command to resume")
+    except KeyboardInterrupt:
+        return _fail("interrupted; every run's newest complete checkpoint is intact, re-run to resume", 130)
+    statuses = [o.status for o in result.outcomes.values()]
+    counts = ", ".join(f"{statuses.count(s)} {s}" for s in STATUSES if statuses.count(s))
+    print(f"sweep: {len(statuses)} runs ({counts}); summary {result.summary[0]}")
+    if result.exit_code == EXIT_INTERRUPTED:
+        return _fail(f"sweep stopped by signal {result.interrupted}; the interrupted run checkpointed; run the same "
+                     f"command again to resume", EXIT_INTERRUPTED)
+    if result.exit_code == EXIT_RUNS_FAILED:
+        failed = [o.name for o in result.outcomes.values() if o.status == "failed"]
+        return _fail(f"{len(failed)} of {len(statuses)} runs failed ({', '.join(failed[:3])}"
+                     f"{', ...' if len(failed) > 3 else ''}); their reasons are in {result.summary[0]}",
+                     EXIT_RUNS_FAILED)
+    return 0
