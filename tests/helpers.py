@@ -147,3 +147,61 @@ def fail_second_checkpoint(monkeypatch, where):
         monkeypatch.setattr(files, "os", OsProxy(fsync=fsync))
     else:
         monkeypatch.setattr(files, "os", OsProxy(replace=replace))
+
+
+# ------------------------------------------------------------------ a real small filesystem
+class SmallDisk:
+    """A real tmpfs mounted at ``path`` whose free space the test sets with ``leave(n)``.
+
+    ``leave`` (re)writes a dummy file ``path/.fill`` so that about ``n`` bytes stay free: the
+    writes that follow fail with the kernel's own ENOSPC, not a stub's.
+    """
+
+    FILL = ".fill"
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def free(self) -> int:
+        stats = os.statvfs(self.path)
+        return stats.f_bavail * stats.f_frsize
+
+    def leave(self, n: int) -> None:
+        fill = os.path.join(self.path, self.FILL)
+        if os.path.exists(fill):
+            os.unlink(fill)
+        size = max(0, self.free() - n)
+        with open(fill, "wb") as handle:
+            try:
+                handle.write(b"\0" * size)
+                handle.flush()
+            except OSError:         # n == 0: the fill itself runs out of space, as intended
+                pass
+
+    def unfill(self) -> None:
+        """Free the space the dummy file took ("the user freed some disk space")."""
+        fill = os.path.join(self.path, self.FILL)
+        if os.path.exists(fill):
+            os.unlink(fill)
+
+
+@contextlib.contextmanager
+def small_disk(folder: str, size: str = "2m"):
+    """Mount a tmpfs of ``size`` at ``folder`` for the block; skip the test when mounting is not
+    permitted (not root, a container without CAP_SYS_ADMIN, no ``mount``)."""
+    import shutil
+    import subprocess
+
+    os.makedirs(folder, exist_ok=True)
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command: the real disk-full tests need a small tmpfs")
+    if os.geteuid() != 0:
+        pytest.skip("not root: mounting a small tmpfs for the real disk-full tests needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", folder],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"mounting a tmpfs is not permitted here ({done.stderr.strip() or done.returncode})")
+    try:
+        yield SmallDisk(folder)
+    finally:
+        subprocess.run(["umount", "-l", folder], capture_output=True)

@@ -269,3 +269,27 @@ def test_export_command_line(run, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error:") and str(missing) in err and err.count("\n") == 1
     assert not (tmp_path / "x.safetensors").exists()
+
+
+# ------------------------------------------------------------------ a real full disk (issue 16, class 1)
+@pytest.mark.parametrize("free", [0, 2048, 5000])      # the run's export takes 7 kB
+def test_export_on_a_real_full_disk_is_one_line_exit_2_and_keeps_the_old_file(run, disk, free, capsys):
+    out = os.path.join(disk.path, "g.safetensors")
+    save_generator(Generator(16, 1, Z_DIM, 4), out, step=1)        # a previous export: kept
+    old = open(out, "rb").read()
+    disk.leave(free)
+    with pytest.raises(OSError) as err:
+        save_generator(Generator(32, 3, Z_DIM, 64), out)           # 3.4 MB of weights
+    assert err.value.filename == out
+    assert export.main([str(run[0]), out]) == 2
+    line = capsys.readouterr().err
+    assert line == f"error: cannot write {out}: No space left on device; free some disk space\n"
+    assert open(out, "rb").read() == old
+    assert [n for n in os.listdir(disk.path) if n.startswith(".tmp_")] == []
+
+
+def test_export_below_a_regular_file_is_one_line(run, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert export.main([str(run[0]), str(tmp_path / "file" / "g.safetensors")]) == 2
+    assert capsys.readouterr().err == (f"error: cannot write {tmp_path / 'file' / 'g.safetensors'}: "
+                                       f"{tmp_path / 'file'} is a file, not a folder; choose another OUT\n")

@@ -77,6 +77,20 @@ def _load_data(cfg):
             f"re-download the files, or set data.root to a folder holding good ones") from None
 
 
+def _kept_checkpoint(cfg) -> str:
+    """What an I/O error left of the run, for its message ("" before a run directory exists)."""
+    if cfg is None or not cfg.run.dir:
+        return ""
+    run = RunDir(cfg.run.dir)
+    try:
+        found = run.list_checkpoints()
+    except OSError:
+        found = []
+    if found:
+        return f"the newest complete checkpoint {found[-1][1]} is intact; "
+    return "no checkpoint was written yet; "
+
+
 def _out_of_memory(err: BaseException) -> bool:
     if isinstance(err, MemoryError):
         return True
@@ -138,7 +152,7 @@ def train_main(argv: list[str]) -> int:
     except OSError as err:  # e.g. the disk filled up while writing samples, events or metrics
         where = f" writing {err.filename}" if getattr(err, "filename", None) else ""
         hint = "free some disk space" if err.errno in (errno.ENOSPC, errno.EDQUOT) else "fix the problem"
-        kept = f"the newest complete checkpoint in {RunDir(cfg.run.dir).checkpoints} is intact; " if cfg else ""
+        kept = _kept_checkpoint(cfg)
         return _fail(f"I/O error{where}: {err.strerror or err}; {kept}{hint} and re-run to resume")
     except Exception as err:
         if not _out_of_memory(err):

@@ -31,7 +31,7 @@ from typing import Optional, Union
 import torch
 
 from .checkpoint import CheckpointError, read_checkpoint
-from .files import write_bytes
+from .files import write_bytes, write_failure
 from .models import Generator, count_parameters
 from .rundir import RunDir
 from .devices import DeviceUnavailable, resolve_device
@@ -369,6 +369,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                               objective=info.objective, fp16=args.fp16)
     except ModelLoadError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:      # a full disk (also inside the writer), a read-only folder, OUT below a file
+        print(f"error: {write_failure(err, args.out, 'OUT')}", file=sys.stderr)
         return 2
     size_mb = os.path.getsize(args.out) / 1e6
     print(f"wrote {args.out}: {info.summary()}; {count_parameters(generator):,} parameters, {info.dtype}, "
