@@ -133,3 +133,12 @@ def run_copy(base_run, tmp_path):
     target = tmp_path / "run"
     shutil.copytree(base_run, target)
     return target
+
+
+@pytest.fixture
+def disk(tmp_path):
+    """A real 2 MiB tmpfs at ``tmp_path/disk`` (a helpers.SmallDisk), unmounted afterwards; the test
+    is skipped, with the reason, where mounting is not permitted."""
+    from helpers import small_disk
+    with small_disk(str(tmp_path / "disk")) as mounted:
+        yield mounted

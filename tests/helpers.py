@@ -147,3 +147,113 @@ def fail_second_checkpoint(monkeypatch, where):
         monkeypatch.setattr(files, "os", OsProxy(fsync=fsync))
     else:
         monkeypatch.setattr(files, "os", OsProxy(replace=replace))
+
+
+# ------------------------------------------------------------------ a real small filesystem
+class SmallDisk:
+    """A real tmpfs mounted at ``path`` whose free space the test sets with ``leave(n)``.
+
+    ``leave`` (re)writes a dummy file ``path/.fill`` so that about ``n`` bytes stay free: the
+    writes that follow fail with the kernel's own ENOSPC, not a stub's.
+    """
+
+    FILL = ".fill"
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def free(self) -> int:
+        stats = os.statvfs(self.path)
+        return stats.f_bavail * stats.f_frsize
+
+    def leave(self, n: int) -> None:
+        fill = os.path.join(self.path, self.FILL)
+        if os.path.exists(fill):
+            os.unlink(fill)
+        size = max(0, self.free() - n)
+        with open(fill, "wb") as handle:
+            try:
+                handle.write(b"\0" * size)
+                handle.flush()
+            except OSError:         # n == 0: the fill itself runs out of space, as intended
+                pass
+
+    def unfill(self) -> None:
+        """Free the space the dummy file took ("the user freed some disk space")."""
+        fill = os.path.join(self.path, self.FILL)
+        if os.path.exists(fill):
+            os.unlink(fill)
+
+
+@contextlib.contextmanager
+def small_disk(folder: str, size: str = "2m"):
+    """Mount a tmpfs of ``size`` at ``folder`` for the block; skip the test when mounting is not
+    permitted (not root, a container without CAP_SYS_ADMIN, no ``mount``)."""
+    import shutil
+    import subprocess
+
+    os.makedirs(folder, exist_ok=True)
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command: the real disk-full tests need a small tmpfs")
+    if os.geteuid() != 0:
+        pytest.skip("not root: mounting a small tmpfs for the real disk-full tests needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", folder],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"mounting a tmpfs is not permitted here ({done.stderr.strip() or done.returncode})")
+    try:
+        yield SmallDisk(folder)
+    finally:
+        subprocess.run(["umount", "-l", folder], capture_output=True)
+
+
+# ------------------------------------------------------------------ malformed exports (issue 16, class 6)
+def write_export_file(path, tensors, *, raw: dict | None = None, **meta) -> str:
+    """A safetensors file with wgan-export metadata ``meta`` (JSON-encoded) plus ``raw`` values as given."""
+    import json
+
+    from safetensors.torch import save
+    md = {key: json.dumps(value) for key, value in meta.items()}
+    md.update(raw or {})
+    with open(path, "wb") as handle:
+        handle.write(save(tensors, md))
+    return str(path)
+
+
+def malformed_exports(folder) -> dict:
+    """case -> (path, text its one-line error must hold): exports that parse but lie, built for real."""
+    gen = Generator(16, 1, Z_DIM, 4)
+    sd = {k: v.contiguous() for k, v in gen.state_dict().items()}
+    kwargs = gen.describe()
+    meta = {"format": "wgan-generator", "format_version": 1, "generator": kwargs, "step": 5, "dataset": "mnist",
+            "objective": "wgan", "dtype": "float32", "wgan_version": "0.1.0"}
+    deep = "[" * 100_000 + "]" * 100_000
+
+    def make(name, tensors=sd, raw=None, **changes):
+        return write_export_file(os.path.join(str(folder), f"{name}.safetensors"), tensors, raw=raw,
+                                 **dict(meta, **changes))
+    return {
+        "int64 weights": (make("int", {k: v.to(torch.int64) for k, v in sd.items()}), "holds int64 values"),
+        "bool weights": (make("bool", {k: v > 0 for k, v in sd.items()}), "holds bool values"),
+        "complex weights": (make("complex", {k: v.to(torch.complex64) if v.is_floating_point() else v
+                                             for k, v in sd.items()}), "holds complex64 values"),
+        "generator nested 100000 deep": (make("deep_gen", raw={"generator": deep}), "nested too deeply"),
+        "step nested 100000 deep": (make("deep_step", raw={"step": deep}), "nested too deeply"),
+        "format nested 100000 deep": (make("deep_format", raw={"format": deep}), "not a wgan generator export"),
+        "image_size 2**1000": (make("huge", generator=dict(kwargs, image_size=2**1000)),
+                               "image_size must be an integer from 16 to 4096"),
+        "image_size 2**40": (make("huge40", generator=dict(kwargs, image_size=2**40)), "image_size must be"),
+        "width 2**62": (make("wide", generator=dict(kwargs, width=2**62)), "width must be an integer"),
+        "width 2**31-1 at 4096 px": (make("wide2", generator=dict(kwargs, width=2**31 - 1, image_size=4096)),
+                                     "cannot build a generator"),
+        "norm a number": (make("norm", generator=dict(kwargs, norm=5)), "norm must be a string"),
+        "step a string": (make("step_str", step="abc"), "its step must be a whole number"),
+        "step negative": (make("step_neg", step=-5), "its step must be a whole number"),
+        "step NaN": (make("step_nan", raw={"step": "NaN"}), "its step must be a whole number"),
+        "step of 5000 digits": (make("step_digits", raw={"step": "1" * 5000}), "is not valid JSON"),
+        "dataset a list": (make("dataset", dataset=["mnist"]), "its dataset must be a short string"),
+        "objective a mapping": (make("objective", objective={"a": 1}), "its objective must be a short string"),
+        "dtype a list": (make("dtype", dtype=[1]), "its dtype must be one of"),
+        "format_version true": (make("version", format_version=True), "not a version number"),
+        "step not JSON": (make("step_text", raw={"step": "{bad"}), "is not valid JSON"),
+    }

@@ -180,6 +180,23 @@ def test_failing_checkpoint_write_keeps_the_previous_one_and_leaves_no_temp_file
     assert not os.path.exists(run_dir / ".lock")
 
 
+@pytest.mark.parametrize("free", [0, 4096, 60_000, 120_000])
+def test_real_disk_full_inside_torch_save_is_a_checkpoint_error_naming_the_file(free, disk, base_run):
+    """A real tmpfs, filled so that a 140 kB checkpoint does not fit: torch's zip writer raises
+    RuntimeError('unexpected pos ...') there, which must become the documented CheckpointError."""
+    run_dir = os.path.join(disk.path, "run")
+    state = read_checkpoint(checkpoint_path(str(base_run), 2))
+    first = ckpt.save_checkpoint(run_dir, 2, state, keep=3)
+    disk.leave(free)
+    with pytest.raises(CheckpointError) as err:
+        ckpt.save_checkpoint(run_dir, 4, dict(state, step=4), keep=3)
+    assert str(err.value) == (f"cannot write checkpoint {checkpoint_path(run_dir, 4)}: No space left on device; the "
+                              f"previous checkpoint {first} is intact; free some disk space and re-run the same "
+                              f"command to resume")
+    assert [s for s, _ in list_checkpoints(run_dir)] == [2] and temp_files(run_dir) == []
+    assert read_checkpoint(first)["step"] == 2
+
+
 # ------------------------------------------- 8. checkpoints that load but are wrong (issue 16)
 def _rewrite(run_dir, step, change) -> str:
     """Apply ``change(state)`` to a checkpoint and write it back with a valid integrity digest,

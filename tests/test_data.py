@@ -135,3 +135,71 @@ def test_fashion_mnist_is_read_from_its_raw_folder(tmp_path):
         f.write(bytes([0, 0, 8, 1]) + (2).to_bytes(4, "big") + bytes([3, 7]))
     ds = load_fashion_mnist(str(tmp_path), "test")
     assert ds.images.shape == (2, 1, 28, 28) and ds.labels.tolist() == [3, 7]
+
+
+# ------------------------------------------------------------------ hostile image folders (issue 16, class 8)
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG signature and IHDR chunk (valid CRC) claiming ``width`` x ``height`` RGB pixels, then a
+    tiny IDAT and IEND: PIL reads the size from the header alone."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+
+
+def _folder_with(tmp_path, name: str, make) -> str:
+    from PIL import Image
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(np.full((20, 20, 3), 200, dtype=np.uint8)).save(folder / "a_good.png")
+    make(str(folder / name))
+    return str(folder)
+
+
+@pytest.mark.parametrize("width,height", [(100_000, 100_000), (10_000, 10_000)])   # error / warning level
+def test_png_claiming_a_huge_size_is_named_not_a_decompression_bomb_traceback(tmp_path, recwarn, width, height):
+    from wgan.data import load_image_folder
+
+    folder = _folder_with(tmp_path, "bomb.png", lambda p: open(p, "wb").write(_png_header(width, height)))
+    with pytest.raises(DatasetNotFound) as err:
+        load_image_folder(folder, 16)
+    message = str(err.value)
+    assert message.startswith(f"image {folder}/bomb.png claims to be larger than ") and "\n" not in message
+    assert f"({width * height:,} pixels)" in message and "remove it from data.root" in message
+    assert not [w for w in recwarn if "DecompressionBomb" in w.category.__name__]   # no raw PIL warning
+
+
+def test_fifo_named_like_an_image_is_refused_not_waited_on(tmp_path):
+    from wgan.data import load_image_folder
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this system")
+    folder = _folder_with(tmp_path, "pipe.png", os.mkfifo)
+    with pytest.raises(DatasetNotFound, match=r"image .*pipe\.png is a FIFO, not a regular file; remove it"):
+        load_image_folder(folder, 16)               # before the fix: blocked in open() forever
+
+
+def test_damaged_and_dangling_images_are_named(tmp_path):
+    from wgan.data import load_image_folder
+
+    folder = _folder_with(tmp_path, "cut.png", lambda p: open(p, "wb").write(_png_header(20, 20)[:30]))
+    with pytest.raises(DatasetNotFound, match=r"image .*cut\.png cannot be read"):
+        load_image_folder(folder, 16)
+    os.unlink(os.path.join(folder, "cut.png"))
+    os.symlink(os.path.join(folder, "absent.png"), os.path.join(folder, "link.png"))
+    with pytest.raises(DatasetNotFound, match=r"image .*link\.png cannot be opened \(No such file"):
+        load_image_folder(folder, 16)
+
+
+@pytest.mark.parametrize("case", ["bomb", "fifo"])
+def test_hostile_image_folder_in_a_train_process_is_one_line_exit_2(tmp_path, tiny_args, run_train, case):
+    make = (lambda p: open(p, "wb").write(_png_header(100_000, 100_000))) if case == "bomb" else os.mkfifo
+    folder = _folder_with(tmp_path, "x.png", make)
+    args = [a for a in tiny_args if not a.startswith(("data.root", "data.split"))]
+    done = run_train(args + ["data.name=folder", f"data.root={folder}", f"run.dir={tmp_path / 'run'}",
+                             "train.batch_size=2", "train.steps=1"], timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"error: image {folder}/x.png "), done.stderr

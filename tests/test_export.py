@@ -269,3 +269,90 @@ def test_export_command_line(run, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error:") and str(missing) in err and err.count("\n") == 1
     assert not (tmp_path / "x.safetensors").exists()
+
+
+# ------------------------------------------------------------------ a real full disk (issue 16, class 1)
+@pytest.mark.parametrize("free", [0, 2048, 5000])      # the run's export takes 7 kB
+def test_export_on_a_real_full_disk_is_one_line_exit_2_and_keeps_the_old_file(run, disk, free, capsys):
+    out = os.path.join(disk.path, "g.safetensors")
+    save_generator(Generator(16, 1, Z_DIM, 4), out, step=1)        # a previous export: kept
+    old = open(out, "rb").read()
+    disk.leave(free)
+    with pytest.raises(OSError) as err:
+        save_generator(Generator(32, 3, Z_DIM, 64), out)           # 3.4 MB of weights
+    assert err.value.filename == out
+    assert export.main([str(run[0]), out]) == 2
+    line = capsys.readouterr().err
+    assert line == f"error: cannot write {out}: No space left on device; free some disk space\n"
+    assert open(out, "rb").read() == old
+    assert [n for n in os.listdir(disk.path) if n.startswith(".tmp_")] == []
+
+
+def test_export_below_a_regular_file_is_one_line(run, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert export.main([str(run[0]), str(tmp_path / "file" / "g.safetensors")]) == 2
+    assert capsys.readouterr().err == (f"error: cannot write {tmp_path / 'file' / 'g.safetensors'}: "
+                                       f"{tmp_path / 'file'} is a file, not a folder; choose another OUT\n")
+
+
+# ------------------------------------------------------------------ malformed exports (issue 16, class 6)
+@pytest.fixture(scope="module")
+def malformed(tmp_path_factory):
+    from helpers import malformed_exports
+    return malformed_exports(tmp_path_factory.mktemp("malformed"))
+
+
+MALFORMED_CASES = ["int64 weights", "bool weights", "complex weights", "generator nested 100000 deep",
+                   "step nested 100000 deep", "format nested 100000 deep", "image_size 2**1000", "image_size 2**40",
+                   "width 2**62", "width 2**31-1 at 4096 px", "norm a number", "step a string", "step negative",
+                   "step NaN", "step of 5000 digits", "dataset a list", "objective a mapping", "dtype a list",
+                   "format_version true", "step not JSON"]
+
+
+@pytest.mark.parametrize("case", MALFORMED_CASES)
+def test_malformed_export_is_one_model_load_error(malformed, case):
+    path, expected = malformed[case]
+    for load in (load_generator, load_model):
+        with pytest.raises(ModelLoadError) as err:
+            load(path)
+        message = str(err.value)
+        assert message.startswith(path) and expected in message and "\n" not in message and len(message) < 400
+
+
+@pytest.mark.parametrize("case", ["int64 weights", "generator nested 100000 deep", "image_size 2**1000",
+                                  "step a string", "dataset a list", "step of 5000 digits"])
+def test_malformed_export_is_one_line_exit_2_in_every_command(malformed, case, tmp_path, capsys):
+    from wgan import sampling
+    from wgan.metrics import evaluate
+
+    path, expected = malformed[case]
+    out = tmp_path / "out"
+    for command in (lambda: sampling.main([path, "--n", "4", "--out", str(out) + ".png"]),
+                    lambda: export.main([path, str(out) + ".safetensors"]),     # refused before writing
+                    lambda: evaluate.main([path, "--n", "4"])):
+        assert command() == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {path}") and expected in err and err.count("\n") == 1, err
+    assert os.listdir(tmp_path) == []
+
+
+def test_model_info_of_a_malformed_export_is_one_model_load_error(malformed):
+    for case in ("step a string", "generator nested 100000 deep", "image_size 2**1000", "dataset a list"):
+        path, expected = malformed[case]
+        with pytest.raises(ModelLoadError, match="re-export|must be|nested"):
+            model_info(path)
+
+
+def test_malformed_checkpoint_in_a_run_dir_falls_back_to_an_older_one(run, tmp_path):
+    """A checkpoint whose generator holds integer tensors of the right shapes: named, and the run
+    directory's next checkpoint is used."""
+    import shutil
+    from wgan.checkpoint import read_checkpoint
+    run_dir = tmp_path / "copy"
+    shutil.copytree(run[0], run_dir)
+    state = read_checkpoint(str(run_dir / "checkpoints" / "step_00000007.pt"))
+    state["step"] = 9
+    state["generator"] = {k: v.to(torch.int64) for k, v in state["generator"].items()}
+    save_checkpoint(str(run_dir), 9, state, keep=3)
+    with pytest.warns(UserWarning, match="step_00000009.pt: tensor 'net.0.weight' holds int64 values"):
+        assert load_model(run_dir)[1].step == 7

@@ -128,3 +128,54 @@ def test_write_json_refuses_nan_and_keeps_the_old_file(tmp_path, bad):
         write_json(path, {"fid": bad})
     assert json.loads(path.read_text()) == {"fid": 1.0}
     assert leftovers(tmp_path) == []
+
+
+# ------------------------------------------------------------------ a real full disk (issue 16, class 1)
+# torch's zip writer swallows the ENOSPC of its write callback and raises RuntimeError("unexpected
+# pos ...") from its close; atomic_write gives the caller the OSError back, naming the file.
+FREE_LEVELS = [0, 4096, 40_000, 150_000]
+
+
+@pytest.mark.parametrize("free", FREE_LEVELS)
+def test_real_disk_full_inside_torch_save_is_enospc_naming_the_file(disk, free):
+    import torch
+
+    path = os.path.join(disk.path, "state.pt")
+    atomic_write(path, lambda handle: torch.save({"w": torch.zeros(10)}, handle))
+    old = open(path, "rb").read()
+    disk.leave(free)
+    with pytest.raises(OSError) as err:        # 400 kB: more than any level leaves
+        atomic_write(path, lambda handle: torch.save({"w": torch.randn(100_000)}, handle))
+    assert err.value.errno == errno.ENOSPC and err.value.filename == path
+    assert open(path, "rb").read() == old
+    assert leftovers(disk.path) == []
+
+
+def test_the_raw_torch_error_is_a_runtime_error_control(disk):
+    """The fault being fixed: torch.save straight into a file on a full disk does not raise OSError."""
+    import torch
+
+    disk.leave(4096)
+    with pytest.raises(RuntimeError, match="unexpected pos|PytorchStreamWriter") as err:
+        with open(os.path.join(disk.path, "raw.pt"), "wb") as handle:
+            torch.save({"w": torch.randn(100_000)}, handle)
+    assert not isinstance(err.value, OSError)
+
+
+@pytest.mark.parametrize("free", FREE_LEVELS)
+def test_real_disk_full_in_plain_writes_names_the_file(disk, free):
+    path = os.path.join(disk.path, "data.bin")
+    disk.leave(free)
+    with pytest.raises(OSError) as err:
+        write_bytes(path, os.urandom(300_000))
+    assert err.value.errno == errno.ENOSPC and err.value.filename == path
+    assert not os.path.exists(path) and leftovers(disk.path) == []
+
+
+def test_write_failure_names_a_parent_that_is_a_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OSError) as err:
+        write_bytes(tmp_path / "file" / "x.png", b"png")
+    line = files.write_failure(err.value, str(tmp_path / "file" / "x.png"), "--out")
+    assert line == f"cannot write {tmp_path / 'file' / 'x.png'}: {tmp_path / 'file'} is a file, not a folder; " \
+                   f"choose another --out"

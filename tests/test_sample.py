@@ -117,3 +117,28 @@ def test_bad_model_and_missing_cuda_are_reported(tmp_path, capsys):
         with pytest.raises(sampling.DeviceUnavailable, match="no CUDA device"):
             sampling.resolve_device("cuda")
     assert sampling.resolve_device("cpu") == torch.device("cpu")
+
+
+# ------------------------------------------------------------------ where the grid cannot go (issue 16)
+@pytest.mark.parametrize("free", [0, 4096, 60_000])
+def test_grid_on_a_real_full_disk_is_one_line_exit_2(model, disk, free, capsys):
+    out = os.path.join(disk.path, "grid.png")
+    disk.leave(free)
+    with pytest.raises(OSError) as err:
+        sampling.save_png(Image.fromarray(np.random.default_rng(0).integers(0, 255, (600, 600, 3), np.uint8)), out)
+    assert err.value.filename == out
+    assert sampling.main([model, "--n", "4096", "--out", out]) == 2        # a 1 MB grid
+    assert capsys.readouterr().err == f"error: cannot write {out}: No space left on device; free some disk space\n"
+    assert sorted(os.listdir(disk.path)) == [".fill"]
+
+
+@pytest.mark.parametrize("option", ["--out", "--each"])
+def test_output_below_a_regular_file_is_one_line(model, tmp_path, capsys, option):
+    (tmp_path / "file").write_text("x")
+    target = tmp_path / "file" / ("x.png" if option == "--out" else "each")
+    args = [model, "--n", "4"] + (["--out", str(target)] if option == "--out"
+                                  else ["--out", str(tmp_path / "g.png"), "--each", str(target)])
+    assert sampling.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write ") and f"{tmp_path / 'file'} is a file, not a folder; " \
+        f"choose another {option}\n" in err and err.count("\n") == 1

@@ -2,7 +2,9 @@
 
 import sys
 
-from .cli import main
+from . import startup
 
 if __name__ == "__main__":
+    startup.install()   # before torch is imported (wgan/startup.py)
+    from .cli import main
     sys.exit(main())

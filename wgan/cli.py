@@ -2,7 +2,8 @@
 
 Every expected failure ends with one line ``error: ...`` on stderr and an exit code (see
 docs/robustness.md): 2 bad input or an unusable run directory, 3 stopped by SIGINT/SIGTERM after
-a checkpoint, 4 a loss or weight became NaN/Inf, 130 a second Ctrl-C. Bad input is reported
+a checkpoint, 4 a loss or weight became NaN/Inf, 130 a second Ctrl-C (130 / 143: SIGINT / SIGTERM before
+training began, see wgan/startup.py). Bad input is reported
 before anything is loaded or created: config, then run directory, then device, then data.
 """
 
@@ -77,6 +78,20 @@ def _load_data(cfg):
             f"re-download the files, or set data.root to a folder holding good ones") from None
 
 
+def _kept_checkpoint(cfg) -> str:
+    """What an I/O error left of the run, for its message ("" before a run directory exists)."""
+    if cfg is None or not cfg.run.dir:
+        return ""
+    run = RunDir(cfg.run.dir)
+    try:
+        found = run.list_checkpoints()
+    except OSError:
+        found = []
+    if found:
+        return f"the newest complete checkpoint {found[-1][1]} is intact; "
+    return "no checkpoint was written yet; "
+
+
 def _out_of_memory(err: BaseException) -> bool:
     if isinstance(err, MemoryError):
         return True
@@ -86,7 +101,7 @@ def _out_of_memory(err: BaseException) -> bool:
     return isinstance(err, RuntimeError) and ("can't allocate memory" in str(err) or "out of memory" in str(err))
 
 
-def train_main(argv: list[str]) -> int:
+def train_main(argv: list[str], between_stages=lambda: None) -> int:
     parser = _Parser(
         prog="train.py", description="Train a WGAN. Re-running with the same run.dir resumes it.",
         epilog="example: train.py --config configs/mnist.yaml train.lr=1e-4 run.dir=runs/lr1e-4")
@@ -118,10 +133,13 @@ def train_main(argv: list[str]) -> int:
     try:
         with _checkpoint_warnings():
             cfg = load_config(args.config, overrides)
+            between_stages()        # wgan-train: exits with one line on a signal that arrived so far
             if not args.dry_run:
                 preflight(cfg)
             resolve_device(cfg.system.device)
+            between_stages()
             dataset = _load_data(cfg)
+            between_stages()
             if args.dry_run:  # only now: bad input must not leave an empty temporary directory behind
                 cfg.run.dir = dry_run_dir = tempfile.mkdtemp(prefix="wgan-dry-run-")
             # Under torchrun this joins the process group (NCCL on CUDA, gloo on CPU).
@@ -138,7 +156,7 @@ def train_main(argv: list[str]) -> int:
     except OSError as err:  # e.g. the disk filled up while writing samples, events or metrics
         where = f" writing {err.filename}" if getattr(err, "filename", None) else ""
         hint = "free some disk space" if err.errno in (errno.ENOSPC, errno.EDQUOT) else "fix the problem"
-        kept = f"the newest complete checkpoint in {RunDir(cfg.run.dir).checkpoints} is intact; " if cfg else ""
+        kept = _kept_checkpoint(cfg)
         return _fail(f"I/O error{where}: {err.strerror or err}; {kept}{hint} and re-run to resume")
     except Exception as err:
         if not _out_of_memory(err):
@@ -167,8 +185,18 @@ def _argv(argv: list[str] | None) -> list[str]:
 
 
 def train_command(argv: list[str] | None = None) -> int:
-    """wgan-train: train a WGAN (``--config mnist`` or a YAML path, then key=value overrides)."""
-    return train_main(_argv(argv))
+    """wgan-train: train a WGAN (``--config mnist`` or a YAML path, then key=value overrides).
+
+    A SIGINT or SIGTERM before training begins (config, data, models) is one line and exit 130 /
+    143 (wgan/startup.py); scripts/train.py and ``python -m wgan`` install that before torch loads.
+    """
+    from . import startup
+    startup.install()
+    startup.check()                 # a signal while the imports ran
+    try:
+        return train_main(_argv(argv), between_stages=startup.check)
+    finally:
+        startup.uninstall()
 
 
 def sample_command(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import pickle
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -155,9 +156,66 @@ def load_cifar10(root: str = "data", split: str = "train") -> ImageDataset:
     return ImageDataset(images, labels, "CIFAR-10")
 
 
-def load_image_folder(root: str, image_size: int) -> ImageDataset:
-    """Every image under ``root`` (recursively): center-cropped to a square, resized, RGB."""
+def _open_regular(path: str):
+    """``path`` opened for binary reading if it is a regular file (a symlink to one is fine).
+
+    Opened without blocking and checked on the open descriptor, so a FIFO or device named like
+    an image (which would block ``open`` forever, or stream endlessly) is refused, even one
+    swapped in after the folder was listed.
+    """
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as err:
+        raise DatasetNotFound(f"image {path} cannot be opened ({err.strerror}); remove it from data.root or fix "
+                              f"it") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device" if (
+            stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) else "not a regular file"
+        raise DatasetNotFound(f"image {path} is {kind}, not a regular file; remove it from data.root")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _read_image(path: str, image_size: int) -> torch.Tensor:
+    """One image file as uint8 3 x S x S (center crop, bicubic resize); DatasetNotFound naming the
+    file when it is not a usable image, including one whose header claims more pixels than PIL's
+    decompression-bomb limit (PIL's own warning is turned into this error, not printed)."""
+    import warnings
+
     from PIL import Image
+
+    with _open_regular(path) as handle, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(handle) as img:
+                img = img.convert("RGB")
+                side = min(img.size)
+                left, top = (img.width - side) // 2, (img.height - side) // 2
+                img = img.crop((left, top, left + side, top + side))
+                img = img.resize((image_size, image_size), Image.BICUBIC, reducing_gap=None)
+                return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+            found = re.search(r"\((\d+) pixels\)", str(err))
+            claim = f" ({int(found.group(1)):,} pixels)" if found else ""
+            raise DatasetNotFound(f"image {path} claims to be larger than {Image.MAX_IMAGE_PIXELS:,} pixels{claim}, "
+                                  f"a decompression bomb or a damaged header; remove it from data.root") from None
+        except (OSError, ValueError, EOFError, SyntaxError, MemoryError) as err:    # PIL's ways of refusing a file
+            reason = str(err).splitlines()[0][:120] if str(err) else err.__class__.__name__
+            raise DatasetNotFound(f"image {path} cannot be read ({reason}); remove it from data.root or "
+                                  f"replace it") from None
+
+
+def load_image_folder(root: str, image_size: int) -> ImageDataset:
+    """Every image under ``root`` (recursively): center-cropped to a square, resized, RGB.
+
+    Only regular files are read; anything else named like an image, or an image PIL refuses,
+    is a DatasetNotFound naming the file.
+    """
     paths = sorted(os.path.join(d, f) for d, _, files in os.walk(root) for f in files
                    if f.lower().endswith(IMAGE_EXTENSIONS))
     if not paths:
@@ -166,13 +224,7 @@ def load_image_folder(root: str, image_size: int) -> ImageDataset:
             f"images such as CelebA's img_align_celeba")
     out = torch.empty(len(paths), 3, image_size, image_size, dtype=torch.uint8)
     for i, path in enumerate(paths):
-        with Image.open(path) as img:
-            img = img.convert("RGB")
-            side = min(img.size)
-            left, top = (img.width - side) // 2, (img.height - side) // 2
-            img = img.crop((left, top, left + side, top + side))
-            img = img.resize((image_size, image_size), Image.BICUBIC, reducing_gap=None)
-            out[i] = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)
+        out[i] = _read_image(path, image_size)
     return ImageDataset(out, None, f"folder:{root}")
 
 

@@ -21,6 +21,7 @@ problem; no file is ever unpickled with code execution allowed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -31,7 +32,7 @@ from typing import Optional, Union
 import torch
 
 from .checkpoint import CheckpointError, read_checkpoint
-from .files import write_bytes
+from .files import write_bytes, write_failure
 from .models import Generator, count_parameters
 from .rundir import RunDir
 from .devices import DeviceUnavailable, resolve_device
@@ -48,6 +49,18 @@ ZIP_MAGIC = b"PK\x03\x04"
 PICKLE_MAGIC = b"\x80"
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+# Bounds of what an export or checkpoint may claim, checked before anything is built: the
+# config's own limits (data.image_size <= 4096, integer keys <= 2**31 - 1), at most 4 channels
+# (a picture: gray, RGB, RGBA), and a step counter of 63 bits.
+MAX_IMAGE_SIZE = 4096
+MAX_CHANNELS = 4
+MAX_INT = 2**31 - 1
+MAX_STEP = 2**63 - 1
+DTYPES = ("float32", "float16")
+# Tensor types a stored weight may have; each is converted to the generator's own type.
+FLOAT_TYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+INT_TYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
 class ModelLoadError(RuntimeError):
@@ -144,15 +157,42 @@ def _sniff(path: str) -> str:
     return "unknown"
 
 
+def _show(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a hostile file's value may be huge or deep."""
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):        # deeply nested, or an int of > 4300 digits
+        text = f"<a {type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _check_kwargs(path: str, kwargs) -> dict:
     if not isinstance(kwargs, dict) or set(kwargs) != set(GENERATOR_KEYS):
         raise ModelLoadError(f"{path}: the 'generator' metadata must name exactly {', '.join(GENERATOR_KEYS)}; "
-                             f"got {kwargs!r}; re-export the model with scripts/export.py")
-    for key in ("image_size", "channels", "z_dim", "width"):
+                             f"got {_show(kwargs)}; re-export the model with scripts/export.py")
+    limits = {"image_size": (16, MAX_IMAGE_SIZE), "channels": (1, MAX_CHANNELS), "z_dim": (1, MAX_INT),
+              "width": (1, MAX_INT)}
+    for key, (low, high) in limits.items():
         value = kwargs[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ModelLoadError(f"{path}: generator {key} must be a positive integer, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ModelLoadError(f"{path}: generator {key} must be an integer from {low} to {high}, got {_show(value)}")
+    if kwargs["image_size"] & (kwargs["image_size"] - 1):
+        raise ModelLoadError(f"{path}: generator image_size must be a power of two, got {kwargs['image_size']}")
+    if not isinstance(kwargs["norm"], str):
+        raise ModelLoadError(f"{path}: generator norm must be a string, got {_show(kwargs['norm'])}")
     return kwargs
+
+
+def _check_facts(path: str, step, dataset, objective, dtype="float32") -> None:
+    """Refuse training facts of the wrong type or range (shown by summary(), compared by evaluate)."""
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP):
+        raise ModelLoadError(f"{path}: its step must be a whole number from 0 to {MAX_STEP} (or absent), got "
+                             f"{_show(step)}; re-export the model with scripts/export.py")
+    for key, value in (("dataset", dataset), ("objective", objective)):
+        if value is not None and (not isinstance(value, str) or len(value) > 200):
+            raise ModelLoadError(f"{path}: its {key} must be a short string (or absent), got {_show(value)}")
+    if dtype not in DTYPES:
+        raise ModelLoadError(f"{path}: its dtype must be one of {', '.join(DTYPES)}, got {_show(dtype)}")
 
 
 def _build(path: str, kwargs: dict, tensors: dict, device: torch.device) -> Generator:
@@ -162,8 +202,9 @@ def _build(path: str, kwargs: dict, tensors: dict, device: torch.device) -> Gene
         # huge width costs nothing before the mismatch with the stored tensors is found.
         with torch.device("meta"):
             generator = Generator(**kwargs)
-    except (TypeError, ValueError) as err:
-        raise ModelLoadError(f"{path}: cannot build a generator from {kwargs}: {err}") from None
+    except (TypeError, ValueError, RuntimeError, OverflowError) as err:  # e.g. a storage size overflow
+        reason = str(err).splitlines()[0][:120] if str(err) else err.__class__.__name__
+        raise ModelLoadError(f"{path}: cannot build a generator from {_show(kwargs, 200)}: {reason}") from None
     expected = generator.state_dict()
     for name in expected:
         if name not in tensors:
@@ -171,10 +212,16 @@ def _build(path: str, kwargs: dict, tensors: dict, device: torch.device) -> Gene
         if tuple(tensors[name].shape) != tuple(expected[name].shape):
             raise ModelLoadError(f"{path}: tensor '{name}' has shape {tuple(tensors[name].shape)} but a generator "
                                  f"with {kwargs} needs {tuple(expected[name].shape)} (mismatched shapes)")
+        allowed = FLOAT_TYPES if expected[name].is_floating_point() else INT_TYPES
+        if tensors[name].dtype not in allowed:
+            kind = "floating-point" if allowed is FLOAT_TYPES else "integer"
+            raise ModelLoadError(f"{path}: tensor '{name}' holds {str(tensors[name].dtype).replace('torch.', '')} "
+                                 f"values, but a generator's '{name}' is {kind}; re-export the model with "
+                                 f"scripts/export.py")
     extra = sorted(set(tensors) - set(expected))
     if extra:
         raise ModelLoadError(f"{path}: unexpected tensor '{extra[0]}' for a generator with {kwargs}")
-    state = {name: t.float() if t.is_floating_point() else t for name, t in tensors.items()}
+    state = {name: t.to(expected[name].dtype) for name, t in tensors.items()}
     if not all(bool(torch.isfinite(t).all()) for t in state.values() if t.is_floating_point()):
         raise ModelLoadError(f"{path}: the weights hold NaN or Inf values; export a checkpoint from before "
                              f"training diverged")
@@ -193,18 +240,28 @@ def _read_export(path: str, with_tensors: bool) -> tuple[ModelInfo, dict]:
         reason = str(err).splitlines()[0][:200] if str(err) else err.__class__.__name__
         raise ModelLoadError(f"{path} is not a readable safetensors file; it may be truncated or "
                              f"corrupt ({reason})") from None
-    try:
-        meta = {key: json.loads(value) for key, value in raw.items()}
-    except json.JSONDecodeError:
-        meta = {}
+    meta = {}
+    for key, value in raw.items():
+        try:
+            meta[key] = json.loads(value)
+        except (ValueError, RecursionError) as err:   # not JSON, nested too deep, a > 4300-digit int
+            if key == "format":                         # someone else's safetensors file
+                break
+            why = "nested too deeply" if isinstance(err, RecursionError) else "not valid JSON"
+            raise ModelLoadError(f"{path}: its metadata {_show(key, 40)} is {why}; re-export the model "
+                                 f"with scripts/export.py") from None
     if meta.get("format") != FORMAT:
         raise ModelLoadError(f"{path} is a safetensors file but not a wgan generator export (no "
                              f"format={FORMAT} metadata); make one with scripts/export.py")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelLoadError(f"{path} has export format version {version!r}; this wgan reads versions up to "
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ModelLoadError(f"{path} has export format version {_show(version)}, not a version number; "
+                             f"re-export the model with scripts/export.py")
+    if version > FORMAT_VERSION:
+        raise ModelLoadError(f"{path} has export format version {_show(version)}; this wgan reads versions up to "
                              f"{FORMAT_VERSION}: upgrade wgan")
     kwargs = _check_kwargs(path, meta.get("generator"))
+    _check_facts(path, meta.get("step"), meta.get("dataset"), meta.get("objective"), meta.get("dtype", "float32"))
     info = ModelInfo(path=path, kind="export", **kwargs, step=meta.get("step"), dataset=meta.get("dataset"),
                      objective=meta.get("objective"), dtype=str(meta.get("dtype", "float32")))
     return info, tensors
@@ -231,6 +288,8 @@ def _checkpoint_model(path: str, state: dict, weights: str = "average") -> tuple
     config = state["config"]
     channels = state.get("channels")
     if isinstance(channels, torch.Tensor):
+        if channels.numel() != 1 or channels.dtype not in INT_TYPES:
+            raise ModelLoadError(f"{path}: the checkpoint's channels entry is not one whole number")
         channels = int(channels)
     kwargs = {"image_size": _config_value(path, config, "data", "image_size", int), "channels": channels,
               "z_dim": _config_value(path, config, "model", "z_dim", int),
@@ -245,10 +304,11 @@ def _checkpoint_model(path: str, state: dict, weights: str = "average") -> tuple
     if isinstance(step, torch.Tensor) and step.numel() == 1:
         step = int(step)
     if isinstance(step, bool) or not isinstance(step, int):
-        raise ModelLoadError(f"{path}: the checkpoint's step is {step!r}, not a whole number")
+        raise ModelLoadError(f"{path}: the checkpoint's step is {_show(step)}, not a whole number")
     info = ModelInfo(path=path, kind="checkpoint", **kwargs, step=step,
                      dataset=_config_value(path, config, "data", "name", str),
                      objective=_config_value(path, config, "train", "objective", str))
+    _check_facts(path, info.step, info.dataset, info.objective)
     return info, tensors
 
 
@@ -270,8 +330,9 @@ def _read_run_dir(path: str, device: torch.device, weights: str) -> tuple[Genera
     problems = []
     for _, checkpoint in reversed(candidates):
         try:
-            info, tensors = _read_checkpoint(checkpoint, weights)
-            return _build(checkpoint, info.generator_kwargs(), tensors, device), info
+            with _unusable_file(checkpoint):
+                info, tensors = _read_checkpoint(checkpoint, weights)
+                return _build(checkpoint, info.generator_kwargs(), tensors, device), info
         except ModelLoadError as err:
             problems.append(str(err))
             warnings.warn(f"{err}; trying an older checkpoint", stacklevel=3)
@@ -315,6 +376,29 @@ def load_model(path: Optional[PathLike] = None, device="cpu",
         target = resolve_device(device)
     except DeviceUnavailable as err:
         raise ModelLoadError(f"cannot load {path}: {err}") from None
+    with _unusable_file(path):
+        return _load_file(path, target, weights)
+
+
+# What a malformed file can still make the readers raise past the checks above (a hostile file is
+# not a bug in wgan): each becomes one ModelLoadError naming the file.
+_MALFORMED = (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError, OverflowError,
+              RecursionError, MemoryError, UnicodeError)
+
+
+@contextlib.contextmanager
+def _unusable_file(path: str):
+    try:
+        yield
+    except ModelLoadError:
+        raise
+    except _MALFORMED as err:
+        reason = str(err).splitlines()[0][:160] if str(err) else ""
+        raise ModelLoadError(f"{path} cannot be loaded as a wgan generator ({err.__class__.__name__}"
+                             f"{': ' + reason if reason else ''}); re-export the model with scripts/export.py") from None
+
+
+def _load_file(path: str, target: torch.device, weights: str) -> tuple[Generator, ModelInfo]:
     if os.path.isdir(path):
         return _read_run_dir(path, target, weights)
     try:
@@ -344,8 +428,9 @@ def model_info(path: Optional[PathLike] = None) -> ModelInfo:
     For an export only the header is read; a checkpoint or run directory is loaded whole.
     """
     path = _resolve(path)
-    if os.path.isfile(path) and os.path.getsize(path) > 0 and _sniff(path) == "export":
-        return _read_export(path, with_tensors=False)[0]
+    with _unusable_file(path):
+        if os.path.isfile(path) and os.path.getsize(path) > 0 and _sniff(path) == "export":
+            return _read_export(path, with_tensors=False)[0]
     return load_model(path)[1]
 
 
@@ -369,6 +454,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                               objective=info.objective, fp16=args.fp16)
     except ModelLoadError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:      # a full disk (also inside the writer), a read-only folder, OUT below a file
+        print(f"error: {write_failure(err, args.out, 'OUT')}", file=sys.stderr)
         return 2
     size_mb = os.path.getsize(args.out) / 1e6
     print(f"wrote {args.out}: {info.summary()}; {count_parameters(generator):,} parameters, {info.dtype}, "

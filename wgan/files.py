@@ -15,6 +15,7 @@ Files get the permissions a plain ``open(path, "w")`` would give (0666 minus the
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -55,6 +56,58 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
+class _Recording:
+    """The temporary file as ``write`` sees it: everything passes through, and the first OSError a
+    write raised is remembered.
+
+    torch's zip writer (``torch.save``) swallows the OSError of a full disk inside its write
+    callback and later raises its own ``RuntimeError`` (``unexpected pos ...``) from its close;
+    ``atomic_write`` turns that back into the OSError remembered here.
+    """
+
+    def __init__(self, handle: BinaryIO):
+        self._handle = handle
+        self.error: OSError | None = None
+
+    def write(self, data):
+        try:
+            return self._handle.write(data)
+        except OSError as err:
+            if self.error is None:
+                self.error = err
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+
+# What torch's zip writer raises (as RuntimeError) when the bytes it handed out did not all land.
+_WRITER_FAILURES = ("unexpected pos", "PytorchStreamWriter failed", "file write failed")
+NEARLY_FULL = 1 << 20       # bytes free below which a writer's unexplained failure is a full disk
+
+
+def _as_os_error(err: BaseException, recorded: OSError | None, folder: str, path: str) -> OSError | None:
+    """The OSError that explains ``err`` (the failure of writing ``path``), naming the file; None
+    when ``err`` is not an I/O failure (a bug, KeyboardInterrupt: raised unchanged)."""
+    if isinstance(err, OSError) and err.errno is not None:
+        found = err
+    elif recorded is not None and isinstance(err, Exception):
+        found = recorded
+    elif isinstance(err, (RuntimeError, OSError)) and any(text in str(err) for text in _WRITER_FAILURES):
+        try:
+            stats = os.statvfs(folder)
+            full = stats.f_bavail * stats.f_frsize < NEARLY_FULL
+        except (OSError, AttributeError):
+            full = False
+        code = errno.ENOSPC if full else errno.EIO
+        found = OSError(code, os.strerror(code))
+    else:
+        return None
+    if found.filename is None:
+        found.filename = path
+    return found
+
+
 def atomic_write(path: PathLike, write: Callable[[BinaryIO], Any], *, durable: bool = True) -> str:
     """Write ``path`` through a temporary file and a rename; the old file survives any failure.
 
@@ -70,25 +123,34 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], Any], *, durable: b
 
     Raises:
         OSError: whatever ``write``, the fsync or the rename raised (e.g. ENOSPC on a full
-            disk), after the temporary file was removed; callers turn it into their own error.
+            disk), after the temporary file was removed, with ``filename`` set to ``path`` when
+            it named no file; callers turn it into their own error. A writer that hides the
+            OSError of its own writes behind another exception (torch's zip writer raises
+            ``RuntimeError: unexpected pos``) gets the OSError back.
     """
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     fd, tmp = _create_temp(folder, os.path.splitext(path)[1])
+    recording = None
     try:
         with os.fdopen(fd, "wb") as handle:
-            write(handle)
+            recording = _Recording(handle)
+            write(recording)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
+        # Before the unlink, which frees the space the torn file took.
+        explained = _as_os_error(err, recording.error if recording else None, folder, path)
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise
+        if explained is None or explained is err:
+            raise
+        raise explained from None
     if durable:
         _fsync_folder(folder)
     return path
@@ -112,3 +174,17 @@ def write_json(path: PathLike, obj: Any, *, indent: int = 2, durable: bool = Tru
     """
     text = json.dumps(obj, indent=indent, allow_nan=False) + "\n"
     return write_text(path, text, durable=durable)
+
+
+def write_failure(err: OSError, path: str, option: str) -> str:
+    """One line for an OSError writing ``path``, a file the command line's ``option`` named: a
+    parent that is a regular file is named as such, a full disk gets a hint to free space."""
+    reason = err.strerror or str(err) or err.__class__.__name__
+    if err.errno in (errno.ENOTDIR, errno.EEXIST):
+        parent = os.path.dirname(os.path.abspath(path))
+        while parent and not os.path.exists(parent) and os.path.dirname(parent) != parent:
+            parent = os.path.dirname(parent)
+        if os.path.exists(parent) and not os.path.isdir(parent):
+            return f"cannot write {path}: {parent} is a file, not a folder; choose another {option}"
+    hint = "free some disk space" if err.errno in (errno.ENOSPC, errno.EDQUOT) else f"choose another {option}"
+    return f"cannot write {path}: {reason}; {hint}"

@@ -176,8 +176,13 @@ class RunDir:
         time proportional to the run; a crash can tear only the last line, which
         ``read_metrics`` skips.
         """
-        with open(self.metrics, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row) + "\n")
+        try:
+            with open(self.metrics, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row) + "\n")
+        except OSError as err:      # a full disk fails the write or the close, naming no file
+            if err.filename is None:
+                err.filename = self.metrics
+            raise
 
     def write_metrics(self, rows: list[dict]) -> None:
         """Replace ``metrics.jsonl`` by ``rows`` atomically (resume drops rows after the checkpoint)."""

@@ -19,7 +19,7 @@ from PIL import Image
 
 from .data import to_uint8
 from .devices import DeviceUnavailable, resolve_device  # noqa: F401 - part of this module's API
-from .files import atomic_write
+from .files import atomic_write, write_failure
 
 MAX_SEED = 2**63 - 1
 PADDING = 2              # pixels between (and around) the images of a grid, as in training grids
@@ -197,10 +197,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     except (ModelLoadError, DeviceUnavailable, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    save_png(grid, args.out)
+    try:
+        save_png(grid, args.out)
+    except OSError as err:      # a full disk, --out below a regular file, a read-only folder
+        print(f"error: {write_failure(err, args.out, '--out')}", file=sys.stderr)
+        return 2
     what = f"{args.interpolate}-step interpolation" if args.interpolate is not None else f"{len(images)} images"
     print(f"wrote {args.out} ({what}, seed {args.seed}, {grid.width}x{grid.height} px) from {info.path}")
     if args.each:
-        paths = save_each(images, args.each)
+        try:
+            paths = save_each(images, args.each)
+        except OSError as err:
+            print(f"error: {write_failure(err, os.path.join(args.each, '000.png'), '--each')}", file=sys.stderr)
+            return 2
         print(f"wrote {len(paths)} images to {args.each}/")
     return 0

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
+
 import torch
 
 from .data import to_uint8
@@ -26,6 +31,33 @@ TAGS = {
 IMAGE_TAGS = {"fixed": "samples/fixed_noise", "real": "samples/real"}
 
 
+def _event_thread_error(writer):
+    """The exception that killed TensorBoard's background writer thread of ``writer``, else None."""
+    for name in ("file_writer", "event_writer", "_async_writer", "_worker", "exception"):
+        writer = getattr(writer, name, None)
+    return writer
+
+
+def _event_file(writer) -> str:
+    """The event file of a SummaryWriter (its folder when TensorBoard's internals differ)."""
+    event_writer = getattr(getattr(writer, "file_writer", None), "event_writer", None)
+    return getattr(event_writer, "_file_name", None) or os.path.join(writer.get_logdir(), "events.out.tfevents.*")
+
+
+def _quiet_event_thread(args) -> None:
+    """threading.excepthook: an OSError (a full disk) that kills TensorBoard's writer thread is not
+    printed as a traceback; RunWriter raises it in the training thread, naming the event file."""
+    if isinstance(args.exc_value, OSError) and type(args.thread).__name__ == "_AsyncWriterThread":
+        return
+    _quiet_event_thread.previous(args)
+
+
+def _install_quiet_event_thread() -> None:
+    if threading.excepthook is not _quiet_event_thread:
+        _quiet_event_thread.previous = threading.excepthook
+        threading.excepthook = _quiet_event_thread
+
+
 class RunWriter:
     """TensorBoard events and metrics.jsonl of one run; only rank 0 of a job makes one."""
 
@@ -35,29 +67,66 @@ class RunWriter:
         self.run = RunDir(run_dir)
         # On resume, events and metrics rows written after the checkpoint are dropped, so a
         # curve never shows two values for one step.
-        self.tb = SummaryWriter(log_dir=run_dir, purge_step=purge_step)
+        _install_quiet_event_thread()
+        try:
+            self.tb = SummaryWriter(log_dir=run_dir, purge_step=purge_step)
+        except OSError as err:      # its first write, of the file version event
+            if err.filename is None:
+                err.filename = os.path.join(run_dir, "events.out.tfevents.*")
+            raise
         self.metrics_path = self.run.metrics
         if purge_step is not None:
             self.run.write_metrics([r for r in self.run.read_metrics() if r.get("step", 0) < purge_step])
 
+    @contextlib.contextmanager
+    def _events(self):
+        """OSErrors of the event file (raised here from TensorBoard's writer thread, naming no
+        file) name it; one the thread died of is raised even when TensorBoard's close hides it."""
+        try:
+            yield
+            failure = _event_thread_error(self.tb)
+            if failure is not None:
+                raise failure
+        except OSError as err:
+            if err.filename is None:
+                err.filename = _event_file(self.tb)
+            elif isinstance(err.filename, bytes):       # TensorBoard opens its file by a bytes name
+                err.filename = os.fsdecode(err.filename)
+            self._failed = True
+            raise
+
     def scalars(self, step: int, values: dict) -> None:
-        for key, value in values.items():
-            self.tb.add_scalar(TAGS.get(key, key), value, step)
+        with self._events():
+            for key, value in values.items():
+                self.tb.add_scalar(TAGS.get(key, key), value, step)
         self.run.append_metrics({"step": step, **values})
 
     def grid(self, step: int, kind: str, images: torch.Tensor, path: str) -> str:
         """Float images in [-1, 1] as one grid (the layout scripts/sample.py writes), to TensorBoard
         and to the PNG ``path`` (a RunDir sample path)."""
         grid = tile(to_uint8(images.detach().float().cpu()))        # H x W (gray) or H x W x C
-        self.tb.add_image(IMAGE_TAGS[kind], grid, step, dataformats="HW" if grid.ndim == 2 else "HWC")
+        with self._events():
+            self.tb.add_image(IMAGE_TAGS[kind], grid, step, dataformats="HW" if grid.ndim == 2 else "HWC")
         save_png(to_image(grid), path)
         return path
 
     def flush(self) -> None:
-        self.tb.flush()
+        with self._events():
+            self.tb.flush()
 
     def close(self) -> None:
-        self.tb.close()
+        """Close the event file. When closing because another error is on its way (a ``finally``)
+        or after the event file's failure was raised once, a failure here is not raised (again)."""
+        failing = sys.exc_info()[1] is not None or getattr(self, "_failed", False)
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
+        try:
+            with self._events():
+                self.tb.close()
+        except OSError:
+            if not failing:
+                raise
 
 
 def read_metrics(run_dir: str) -> list[dict]:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt
-from . import graphs, sampling
+from . import graphs, sampling, startup
 from .config import Config, ConfigError
 from .critic_watch import CriticWatch
 from .data import ImageDataset, RealSampler, load_dataset, to_unit_range
@@ -669,6 +669,9 @@ class _SignalCatcher:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self.previous[sig] = signal.signal(sig, self._handler)
+            early = startup.pending()   # arrived while the models were built (wgan/startup.py)
+            if early is not None:
+                self._handler(early, None)
         return self
 
     def __exit__(self, *exc):
