@@ -34,7 +34,6 @@ import itertools
 import os
 import signal
 import sys
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from .config import (
 from .data import DatasetNotFound, ImageDataset, load_dataset
 from .files import write_text
 from .rundir import RunDir, RunDirError
+from .signals import StopOnSignal
 
 EXIT_INTERRUPTED = 3          # as wgan-train: stopped by SIGINT/SIGTERM after a checkpoint
 EXIT_RUNS_FAILED = 5          # the sweep went through, but at least one run failed (see the summary)
@@ -686,31 +686,6 @@ class SweepResult:
         return EXIT_RUNS_FAILED if any(o.status == "failed" for o in self.outcomes.values()) else 0
 
 
-class _SweepSignals:
-    """Between runs, the first SIGINT/SIGTERM stops the sweep after the current work (the trainer
-    installs its own handler while it trains); the second raises KeyboardInterrupt."""
-
-    def __init__(self, executor):
-        self.executor, self.signum, self.previous = executor, None, {}
-
-    def _handler(self, signum, frame):
-        if self.signum is not None:
-            signal.signal(signum, signal.SIG_DFL)
-            raise KeyboardInterrupt
-        self.signum = signum
-        self.executor.request_stop(signum)
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.signal(sig, self._handler)
-        return self
-
-    def __exit__(self, *exc):
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-
 def _dataset_cache() -> Callable[[Config], ImageDataset]:
     cache: dict = {}
 
@@ -793,7 +768,9 @@ def run_sweep(plan: SweepPlan, options: Optional[SweepOptions] = None, executor=
         before = _previous_outcome(previous[run.name]) if run.name in previous else None
         outcomes[run.name] = RunOutcome(run.name, "pending", done_at_start[run.name],
                                         before.wall_s if before else None)
-    signals = _SweepSignals(executor)
+    # Between runs the first SIGINT/SIGTERM stops the sweep after the current work (the trainer
+    # installs its own handler while a run trains); a second raises KeyboardInterrupt.
+    signals = StopOnSignal(executor.request_stop)
     try:
         with signals:
             write_summaries(plan, outcomes)

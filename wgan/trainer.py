@@ -14,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -45,6 +43,7 @@ from .ema import GeneratorAverage
 from .models import build_models, count_parameters
 from .objectives import get_objective
 from .rundir import RunDir, check_resume_compatible
+from .signals import StopOnSignal
 from .step import critic_update, generator_update
 
 EXIT_INTERRUPTED = 3      # stopped by SIGINT/SIGTERM after writing a checkpoint
@@ -494,7 +493,7 @@ class Trainer:
                 run.preflight(cfg)      # again here: notebook users call run() without the CLI
                 os.makedirs(run_dir, exist_ok=True)
                 stack.enter_context(run.locked())
-            stack.enter_context(_SignalCatcher(self))
+            stack.enter_context(StopOnSignal(self._on_signal, pending=startup.pending))
             if main:
                 resumed = ckpt.load_latest(run_dir, validate=self.check_compatible, map_location="cpu")
                 path = resumed[0] if resumed else None
@@ -640,6 +639,12 @@ class Trainer:
             raise RuntimeError(f"replicas diverged at generator step {self.step}: parameter sums per rank "
                                f"{sums.tolist()}")
 
+    def _on_signal(self, signum: int) -> None:
+        """First SIGINT/SIGTERM while training: finish this step, checkpoint, stop (exit 3)."""
+        self._stop_signal = signum
+        self.echo(f"\nsignal {signum} received: finishing this step and writing a checkpoint "
+                  f"(press Ctrl-C again to stop at once)")
+
     def summary(self) -> str:
         cfg = self.cfg
         return (f"wgan: {cfg.train.objective} on {self.dataset.name} ({len(self.dataset)} images, "
@@ -648,35 +653,6 @@ class Trainer:
                 f"params, critic {count_parameters(self.critic):,} | seed {cfg.train.seed} | run dir {cfg.run.dir}"
                 + (f" | {self.dist.world_size} processes x batch {cfg.train.batch_size} = global batch "
                    f"{self.dist.world_size * cfg.train.batch_size}" if self.dist.enabled else ""))
-
-
-class _SignalCatcher:
-    """First SIGINT/SIGTERM: finish the step, checkpoint, exit. Second: stop at once."""
-
-    def __init__(self, trainer: Trainer):
-        self.trainer = trainer
-        self.previous = {}
-
-    def _handler(self, signum, frame):
-        if self.trainer._stop_signal is not None:
-            signal.signal(signum, signal.SIG_DFL)
-            raise KeyboardInterrupt
-        self.trainer._stop_signal = signum
-        self.trainer.echo(f"\nsignal {signum} received: finishing this step and writing a checkpoint "
-                          f"(press Ctrl-C again to stop at once)")
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.signal(sig, self._handler)
-            early = startup.pending()   # arrived while the models were built (wgan/startup.py)
-            if early is not None:
-                self._handler(early, None)
-        return self
-
-    def __exit__(self, *exc):
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
 
 
 def train(cfg: Config, dataset: Optional[ImageDataset] = None,
