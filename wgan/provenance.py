@@ -11,7 +11,7 @@ one entry to the list ``attempts`` of ``run.json``, so the history survives resu
        "wgan_version": "0.1.0", "torch_version": "2.14.1", "python_version": "3.11.9",
        "device": "cuda", "device_name": "NVIDIA H200", "world_size": 1,
        "command_line": ["wgan-train", "--config", "mnist"],
-       "git_commit": "a819035..."}      # None when the package is not run from a git checkout
+       "git_commit": "a819035..."}      # None unless the package runs from a git source checkout
     ]}
 
 The file is written through ``files.write_json`` when an attempt starts and again when it ends;
@@ -54,6 +54,15 @@ def git_commit(folder: Optional[str] = None) -> Optional[str]:
     return commit if done.returncode == 0 and len(commit) in (40, 64) else None
 
 
+def checkout_commit() -> Optional[str]:
+    """The commit of the source checkout this package runs from; None for an installed package
+    (site-packages inside some other git repository must not lend it that repository's commit)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    if not os.path.isfile(os.path.join(os.path.dirname(package), "pyproject.toml")):
+        return None
+    return git_commit(package)
+
+
 def device_name(device: torch.device) -> str:
     """The GPU's name for a CUDA device, else 'cpu'."""
     if device.type == "cuda":
@@ -92,7 +101,7 @@ class RunRecord:
             "wgan_version": __version__, "torch_version": torch.__version__,
             "python_version": platform.python_version(),
             "device": str(device), "device_name": device_name(device), "world_size": world_size,
-            "command_line": list(sys.argv), "git_commit": git_commit(),
+            "command_line": list(sys.argv), "git_commit": checkout_commit(),
         }
         self.attempts.append(self.current)
 
