@@ -221,13 +221,16 @@ def model_card(info: ModelInfo, *, config: Optional[dict] = None, metrics: Optio
     lines.append(f"| training steps | {info.step if info.step is not None else 'unknown'} |")
     lines.append("")
     if config:
+        from .objectives import OBJECTIVES
+
         rows = []
+        objective = OBJECTIVES.get((config.get("train") or {}).get("objective"))
+        unused = set() if objective is None else {       # settings the objective does not use
+            key for key, used in (("clip", objective.clips_weights), ("gp_lambda", objective.has_penalty)) if not used}
         for section, key in CARD_CONFIG_KEYS:
             value = config.get(section, {}).get(key) if isinstance(config.get(section), dict) else None
-            objective = (config.get("train") or {}).get("objective")
-            if (key == "clip" and objective != "wgan") or (key == "gp_lambda" and objective in ("wgan", "wgan-sn",
-                                                                                                 "hinge", "gan")):
-                continue                # a setting the objective does not use
+            if key in unused:
+                continue
             if value is not None:
                 rows.append(f"| `{section}.{key}` | {value} |")
         if rows:
