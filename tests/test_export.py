@@ -347,6 +347,7 @@ def test_malformed_checkpoint_in_a_run_dir_falls_back_to_an_older_one(run, tmp_p
     """A checkpoint whose generator holds integer tensors of the right shapes: named, and the run
     directory's next checkpoint is used."""
     import shutil
+
     from wgan.checkpoint import read_checkpoint
     run_dir = tmp_path / "copy"
     shutil.copytree(run[0], run_dir)
@@ -356,3 +357,72 @@ def test_malformed_checkpoint_in_a_run_dir_falls_back_to_an_older_one(run, tmp_p
     save_checkpoint(str(run_dir), 9, state, keep=3)
     with pytest.warns(UserWarning, match="step_00000009.pt: tensor 'net.0.weight' holds int64 values"):
         assert load_model(run_dir)[1].step == 7
+
+
+def _front_matter(text):
+    import yaml
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_export_writes_a_model_card_next_to_it(run, tmp_path):
+    out = tmp_path / "g.safetensors"
+    export_generator(run[0], out)
+    card = tmp_path / "g.README.md"
+    assert export.card_path(out) == str(card)
+    text = card.read_text()
+    meta = _front_matter(text)
+    assert meta["license"] == "mit" and meta["library_name"] == "wgan" and meta["datasets"] == ["mnist"]
+    assert "metrics" not in meta                          # none measured, none claimed
+    assert "| `train.objective` | wgan |" in text and "| `model.g_width` | 4 |" in text   # from the run's config
+    assert "| training steps | 7 |" in text
+    assert 'load_generator("g.safetensors")' in text
+    # The snippet runs as written next to the export.
+    snippet = text.split("```python\n")[1].split("```")[0]
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        scope = {}
+        exec(snippet, scope)
+        assert scope["images"].shape == (16, 1, 16, 16)
+    finally:
+        os.chdir(cwd)
+
+
+def test_export_command_puts_measured_metrics_on_the_card(run, tmp_path, capsys):
+    record = {"model": "x", "step": 7, "n_generated": 10000, "seed": 0, "dataset": "mnist", "split": "test",
+              "metrics": {"fid": 10.8, "kid": 0.0052, "classes_covered": 10}, "torch": "2.14.1", "device": "cpu"}
+    (tmp_path / "eval.json").write_text(json.dumps(record))
+    out = tmp_path / "m.safetensors"
+    assert export.main([str(run[0]), str(out), "--card-metrics", str(tmp_path / "eval.json")]) == 0
+    assert "model card" in capsys.readouterr().out
+    text = (tmp_path / "m.README.md").read_text()
+    assert _front_matter(text)["metrics"] == ["fid", "kid", "classes_covered"]
+    assert "| fid | 10.8 |" in text and "10,000 generated images vs the mnist test split" in text
+    assert export.main([str(run[0]), str(out), "--fid", "12.5"]) == 0
+    assert "| fid | 12.5 |" in (tmp_path / "m.README.md").read_text()
+    assert export.main([str(run[0]), str(tmp_path / "n.safetensors"), "--no-card"]) == 0
+    assert not (tmp_path / "n.README.md").exists()
+    assert export.main([str(run[0]), str(out), "--card-metrics", str(tmp_path / "absent.json")]) == 2
+
+
+def test_exports_and_cards_are_readable_by_group_and_others(run, tmp_path):
+    import stat
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "g.safetensors"
+        export_generator(run[0], out)
+    finally:
+        os.umask(old)
+    for path in (out, tmp_path / "g.README.md"):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644, path
+
+
+def test_the_shipped_generator_has_a_model_card_with_its_measured_metrics():
+    card = export.card_path(export.DEFAULT_MODEL)
+    text = open(card, encoding="utf-8").read()
+    meta = _front_matter(text)
+    assert meta["license"] == "mit" and meta["library_name"] == "wgan" and meta["datasets"] == ["mnist"]
+    assert "fid" in meta["metrics"]
+    assert "| fid | 10.8 |" in text and "| classifier_fid | 17 |" in text and "| class_kl | 0.034 |" in text
+    assert "60,000 generator steps" in text and "load_generator()" in text

@@ -144,7 +144,7 @@ def train_main(argv: list[str], between_stages=lambda: None) -> int:
                 cfg.run.dir = dry_run_dir = tempfile.mkdtemp(prefix="wgan-dry-run-")
             # Under torchrun this joins the process group (NCCL on CUDA, gloo on CPU).
             dist_ctx = from_environment(cfg.system.device)
-            result = train(cfg, dataset, dist_ctx=dist_ctx)
+            result = train(cfg, dataset, echo=print, dist_ctx=dist_ctx)
     except (ConfigError, DatasetNotFound, RunDirError, CheckpointError) as err:
         return _fail(str(err))
     except TrainingInterrupted as err:

@@ -16,6 +16,13 @@ metadata, everything needed to rebuild it. Every metadata value is a JSON docume
 ``torch.load(weights_only=True)``) or a run directory (its newest good checkpoint). Whatever
 goes wrong while loading is reported as one ``ModelLoadError`` naming the file and the
 problem; no file is ever unpickled with code execution allowed.
+
+Each export written by ``export_generator`` or ``scripts/export.py`` gets a model card next to
+it: ``<name>.README.md`` for ``<name>.safetensors`` (``card_path``), so that several exports can
+share one folder (``wgan/assets/`` does). The card is a Hugging Face style README: YAML front
+matter (license, library, datasets, metric names), then the generator, the training config
+when the source knows it, the steps, the measured metrics when given (``--card-metrics``, the
+JSON of ``scripts/evaluate.py --out``, or ``--fid``) and a ``load_generator`` snippet.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from typing import Optional, Union
 import torch
 
 from .checkpoint import CheckpointError, read_checkpoint
-from .files import write_bytes, write_failure
+from .files import write_bytes, write_failure, write_text
 from .models import Generator, count_parameters
 from .rundir import RunDir
 from .devices import DeviceUnavailable, resolve_device
@@ -138,11 +145,147 @@ def save_generator(generator: Generator, path: PathLike, *, step: Optional[int] 
                      dtype=meta["dtype"])
 
 
-def export_generator(source: PathLike, out: PathLike, fp16: bool = False) -> ModelInfo:
-    """Export the generator of a run directory, checkpoint or export to ``out``."""
+def export_generator(source: PathLike, out: PathLike, fp16: bool = False, *, card: bool = True,
+                     metrics: Optional[dict] = None) -> ModelInfo:
+    """Export the generator of a run directory, checkpoint or export to ``out``, with its model
+    card ``card_path(out)`` unless ``card`` is False (``metrics``: see ``write_model_card``)."""
     generator, info = load_model(source)
-    return save_generator(generator, out, step=info.step, dataset=info.dataset,
-                          objective=info.objective, fp16=fp16)
+    saved = save_generator(generator, out, step=info.step, dataset=info.dataset,
+                           objective=info.objective, fp16=fp16)
+    if card:
+        write_model_card(out, saved, config=source_config(source), metrics=metrics,
+                         parameters=count_parameters(generator))
+    return saved
+
+
+# ------------------------------------------------------------------------------ model card
+CARD_CONFIG_KEYS = (("data", "name"), ("data", "image_size"), ("model", "z_dim"), ("model", "g_width"),
+                    ("model", "c_width"), ("model", "g_norm"), ("model", "c_norm"), ("train", "objective"),
+                    ("train", "optimizer"), ("train", "lr"), ("train", "lr_decay"), ("train", "batch_size"),
+                    ("train", "n_critic"), ("train", "clip"), ("train", "gp_lambda"), ("train", "ema"),
+                    ("train", "steps"), ("train", "seed"))
+
+
+def card_path(export: PathLike) -> str:
+    """The model card of an export: ``gen.safetensors`` -> ``gen.README.md`` (same folder)."""
+    export = os.fspath(export)
+    stem = export[:-len(".safetensors")] if export.endswith(".safetensors") else export
+    return stem + ".README.md"
+
+
+def source_config(source: PathLike) -> Optional[dict]:
+    """The training config a run directory or checkpoint holds; None for an export or on failure."""
+    source = os.fspath(source)
+    try:
+        if os.path.isdir(source):
+            return RunDir(source).read_config()
+        if os.path.isfile(source) and _sniff(source) == "checkpoint":
+            config = read_checkpoint(source).get("config")
+            return config if isinstance(config, dict) else None
+    except Exception:  # the card is a courtesy: an unreadable config leaves its section out
+        return None
+    return None
+
+
+def card_metrics(record) -> tuple[dict, Optional[str]]:
+    """Numeric metrics and a protocol line from ``scripts/evaluate.py --out`` JSON (one record, or
+    the first of a list) or from a plain ``{"fid": 10.8, ...}`` mapping."""
+    if isinstance(record, list):
+        record = record[0] if record else {}
+    if not isinstance(record, dict):
+        return {}, None
+    values = record.get("metrics", record)
+    metrics = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    protocol = None
+    if "metrics" in record and record.get("n_generated"):
+        protocol = (f"{record['n_generated']:,} generated images vs the {record.get('dataset', 'reference')} "
+                    f"{record.get('split', 'test')} split, seed {record.get('seed', 0)}, measured with "
+                    f"wgan-evaluate (torch {record.get('torch', '?')}, {record.get('device', '?')})")
+    return metrics, protocol
+
+
+def model_card(info: ModelInfo, *, config: Optional[dict] = None, metrics: Optional[dict] = None,
+               protocol: Optional[str] = None, notes: Optional[str] = None,
+               parameters: Optional[int] = None) -> str:
+    """The text of an export's model card (see the module docstring)."""
+    from . import __version__
+
+    name = os.path.basename(info.path)
+    datasets = [info.dataset] if info.dataset else []
+    front = ["---", "license: mit", "library_name: wgan", "tags:", "- wgan", "- gan", "- pytorch", "- safetensors"]
+    if datasets:
+        front += ["datasets:"] + [f"- {d}" for d in datasets]
+    if metrics:
+        front += ["metrics:"] + [f"- {k}" for k in metrics]
+    front.append("---")
+    steps = f"{info.step:,} generator steps" if info.step is not None else "an unknown number of steps"
+    lines = front + ["", f"# {name}", "",
+                     f"A Wasserstein GAN generator (`{info.objective or 'objective unknown'}`) trained on "
+                     f"{info.dataset or 'an unknown dataset'} for {steps}, exported by wgan {__version__} as a "
+                     f"pickle-free safetensors file.", ""]
+    if notes:
+        lines += [notes.strip(), ""]
+    lines += ["## Generator", "", "| key | value |", "| --- | --- |",
+              f"| image size | {info.image_size}x{info.image_size} |", f"| channels | {info.channels} |",
+              f"| z_dim | {info.z_dim} |", f"| width | {info.width} |", f"| norm | {info.norm} |",
+              f"| stored as | {info.dtype} (loaded as float32) |"]
+    if parameters is not None:
+        lines.append(f"| parameters | {parameters:,} |")
+    lines.append(f"| training steps | {info.step if info.step is not None else 'unknown'} |")
+    lines.append("")
+    if config:
+        from .objectives import OBJECTIVES
+
+        rows = []
+        objective = OBJECTIVES.get((config.get("train") or {}).get("objective"))
+        unused = set() if objective is None else {       # settings the objective does not use
+            key for key, used in (("clip", objective.clips_weights), ("gp_lambda", objective.has_penalty)) if not used}
+        for section, key in CARD_CONFIG_KEYS:
+            value = config.get(section, {}).get(key) if isinstance(config.get(section), dict) else None
+            if key in unused:
+                continue
+            if value is not None:
+                rows.append(f"| `{section}.{key}` | {value} |")
+        if rows:
+            lines += ["## Training config (summary)", "", "| key | value |", "| --- | --- |", *rows, ""]
+    if metrics:
+        lines += ["## Measured metrics", ""]
+        if protocol:
+            lines += [protocol, ""]
+        lines += ["| metric | value |", "| --- | --- |"]
+        lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()]
+        lines.append("")
+    else:
+        lines += ["## Measured metrics", "", "None recorded with this export; measure them with "
+                  f"`wgan-evaluate {name}`.", ""]
+    lines += ["## Use", "", "```python", "import torch", "from wgan import load_generator", "",
+              f'generator = load_generator("{name}")      # eval mode, float32, on the CPU',
+              "with torch.no_grad():",
+              f"    images = generator(torch.randn(16, generator.z_dim))   # (16, {info.channels}, "
+              f"{info.image_size}, {info.image_size}), values in [-1, 1]", "```", "",
+              f"Or from the command line: `wgan-sample {name} --n 64`.", ""]
+    return "\n".join(lines)
+
+
+def write_model_card(export: PathLike, info: ModelInfo, *, config: Optional[dict] = None,
+                     metrics=None, notes: Optional[str] = None, parameters: Optional[int] = None) -> str:
+    """Write the model card of ``export`` to ``card_path(export)`` (through ``files.write_text``).
+
+    Args:
+        export: the export file the card describes.
+        info: its ModelInfo (``save_generator`` returns it).
+        config: the run's resolved config as a dict, for the config summary.
+        metrics: ``scripts/evaluate.py --out`` JSON (a record or a list of them) or a plain
+            mapping of metric name to value.
+        notes: a paragraph placed under the title (how the metrics were measured, for instance).
+        parameters: the generator's parameter count.
+
+    Returns:
+        The card's path.
+    """
+    values, protocol = card_metrics(metrics) if metrics is not None else ({}, None)
+    text = model_card(info, config=config, metrics=values, protocol=protocol, notes=notes, parameters=parameters)
+    return write_text(card_path(export), text)
 
 
 # ------------------------------------------------------------------------------ reading
@@ -443,15 +586,34 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("source", help="run directory (newest good checkpoint), checkpoint .pt or an export")
     parser.add_argument("out", help="output file, e.g. mnist_generator.safetensors")
     parser.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    parser.add_argument("--card-metrics", metavar="JSON", default=None,
+                        help="metrics for the model card: the file scripts/evaluate.py --out wrote")
+    parser.add_argument("--fid", type=float, default=None, help="a measured FID for the model card")
+    parser.add_argument("--no-card", action="store_true", help="do not write the model card OUT's .README.md")
     args = parser.parse_args(argv)
     if os.path.isdir(args.out):
         print(f"error: {args.out} is a directory; give a file name such as {args.out}/generator.safetensors",
               file=sys.stderr)
         return 2
+    metrics = None
+    if args.card_metrics is not None:
+        try:
+            with open(args.card_metrics, encoding="utf-8") as handle:
+                metrics = json.load(handle)
+        except (OSError, ValueError) as err:
+            print(f"error: --card-metrics {args.card_metrics} cannot be read as JSON ({err})", file=sys.stderr)
+            return 2
+    if args.fid is not None:
+        values, _ = card_metrics(metrics) if metrics is not None else ({}, None)
+        metrics = {**(metrics if isinstance(metrics, dict) and "metrics" in metrics else {}),
+                   "metrics": {**values, "fid": args.fid}}
     try:
         generator, info = load_model(args.source)
         info = save_generator(generator, args.out, step=info.step, dataset=info.dataset,
                               objective=info.objective, fp16=args.fp16)
+        card = None if args.no_card else write_model_card(
+            args.out, info, config=source_config(args.source), metrics=metrics,
+            parameters=count_parameters(generator))
     except ModelLoadError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -460,5 +622,5 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 2
     size_mb = os.path.getsize(args.out) / 1e6
     print(f"wrote {args.out}: {info.summary()}; {count_parameters(generator):,} parameters, {info.dtype}, "
-          f"{size_mb:.2f} MB")
+          f"{size_mb:.2f} MB" + (f"; model card {card}" if card else ""))
     return 0

@@ -1,6 +1,7 @@
 """The run directory: its layout, writability check, owner lock and the saved resolved config.
 
-A run directory describes itself: ``config.yaml`` (the resolved config), TensorBoard events,
+A run directory describes itself: ``config.yaml`` (the resolved config), ``run.json`` (versions,
+device, command line, git commit, times and exit status of every attempt), TensorBoard events,
 ``metrics.jsonl``, ``checkpoints/``, ``samples/`` and ``best_generator.safetensors``.
 ``RunDir`` is the one place that spells those names; every other module asks it for a path.
 Re-running with the same directory resumes it, so a second config that would change the
@@ -38,6 +39,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 LOCK_NAME = ".lock"
 CONFIG_NAME = "config.yaml"
 METRICS_NAME = "metrics.jsonl"
+RUN_JSON_NAME = "run.json"
 CHECKPOINT_DIR = "checkpoints"
 SAMPLE_DIR = "samples"
 BEST_GENERATOR_NAME = "best_generator.safetensors"
@@ -111,6 +113,11 @@ class RunDir:
     def metrics(self) -> str:
         """``metrics.jsonl``: one JSON object of scalars per logged generator step."""
         return os.path.join(self.path, METRICS_NAME)
+
+    @property
+    def run_json(self) -> str:
+        """``run.json``: one entry per attempt (versions, device, command, commit, times, status)."""
+        return os.path.join(self.path, RUN_JSON_NAME)
 
     @property
     def checkpoints(self) -> str:

@@ -27,7 +27,9 @@ TAGS = {
     "images_per_sec": "speed/critic_images_per_sec",
     "steps_per_sec": "speed/generator_steps_per_sec",
     "lr": "train/lr",                             # learning rate of the last generator step
+    "clipped_fraction": "critic/clipped_fraction",  # wgan only: share of critic weights at +-clip
 }
+# Quality metrics (fid_2k, classes_covered, class_kl, ...) are grouped as metrics/<key>.
 IMAGE_TAGS = {"fixed": "samples/fixed_noise", "real": "samples/real"}
 
 
@@ -95,11 +97,21 @@ class RunWriter:
             self._failed = True
             raise
 
-    def scalars(self, step: int, values: dict) -> None:
+    def scalars(self, step: int, values: dict, group: str | None = None) -> None:
+        """``values`` as TensorBoard scalars and one metrics.jsonl row (keys unchanged there).
+
+        A key's tag is its ``TAGS`` entry, or ``<group>/<key>`` when a group is given (the
+        evaluation passes "metrics"), else the key itself."""
         with self._events():
             for key, value in values.items():
-                self.tb.add_scalar(TAGS.get(key, key), value, step)
+                tag = f"{group}/{key}" if group else TAGS.get(key, key)
+                self.tb.add_scalar(tag, value, step)
         self.run.append_metrics({"step": step, **values})
+
+    def text(self, step: int, tag: str, markdown: str) -> None:
+        """A TensorBoard text entry (rendered as markdown), e.g. the resolved config."""
+        with self._events():
+            self.tb.add_text(tag, markdown, step)
 
     def grid(self, step: int, kind: str, images: torch.Tensor, path: str) -> str:
         """Float images in [-1, 1] as one grid (the layout scripts/sample.py writes), to TensorBoard
@@ -137,7 +149,10 @@ def read_metrics(run_dir: str) -> list[dict]:
 class NullWriter:
     """Stands in for RunWriter on ranks other than 0, which write nothing."""
 
-    def scalars(self, step: int, values: dict) -> None:
+    def scalars(self, step: int, values: dict, group: str | None = None) -> None:
+        pass
+
+    def text(self, step: int, tag: str, markdown: str) -> None:
         pass
 
     def grid(self, step: int, kind: str, images, path: str) -> None:

@@ -40,8 +40,10 @@ from .distributed import (
     parameter_checksums,
 )
 from .ema import GeneratorAverage
+from .logs import get_logger
 from .models import build_models, count_parameters
 from .objectives import get_objective
+from .provenance import FINISHED, INTERRUPTED, RunRecord
 from .rundir import RunDir, check_resume_compatible
 from .signals import StopOnSignal
 from .step import critic_update, generator_update
@@ -136,18 +138,38 @@ class Autocast:
         return getattr(self.module, name)
 
 
+def exit_status(error: Optional[BaseException]) -> str:
+    """run.json's status of an attempt that ended with ``error`` (None: it finished)."""
+    if error is None:
+        return FINISHED
+    if isinstance(error, (TrainingInterrupted, KeyboardInterrupt)):
+        return INTERRUPTED
+    return f"failed: {error.__class__.__name__}"
+
+
 class Trainer:
     """Owns the models, optimisers, data sampler and RNGs of one run.
 
     ``Trainer(cfg).run()`` trains until ``cfg.train.steps`` generator steps, resuming from the
     newest good checkpoint in ``cfg.run.dir``. The step methods can also be called directly
     (tests and notebooks do).
+
+    Messages (the summary line, resume notes, warnings) go to ``echo`` when one is given (the
+    command line passes ``print``), else to the ``logging`` logger ``"wgan"`` at INFO, with the
+    resolved config at DEBUG (see ``wgan/logs.py``: ``logging.getLogger("wgan").setLevel(
+    logging.WARNING)`` silences a notebook).
     """
 
     def __init__(self, cfg: Config, dataset: Optional[ImageDataset] = None,
-                 echo: Callable[[str], None] = print, dist_ctx: DistContext = SINGLE):
+                 echo: Optional[Callable[[str], None]] = None, dist_ctx: DistContext = SINGLE):
         self.cfg, self.dist = cfg, dist_ctx
-        self.echo = echo if dist_ctx.is_main else (lambda _: None)
+        if not dist_ctx.is_main:
+            self.echo = self._echo_detail = lambda _: None
+        elif echo is not None:
+            self.echo = self._echo_detail = echo
+        else:
+            logger = get_logger()
+            self.echo, self._echo_detail = logger.info, logger.debug
         t, system = cfg.train, cfg.system
         self.device = resolve_device(system.device)
         if self.device.type == "cuda" and dist_ctx.enabled:
@@ -479,6 +501,16 @@ class Trainer:
                 out[key] = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
         return out
 
+    def _clipped_fraction(self) -> dict:
+        """For weight clipping, ``clipped_fraction``: the share of critic weights at +-clip, as a
+        device tensor (read with the other scalars in one sync). A critic whose weights all sit
+        at the bounds has lost its capacity: the first sign of a dying critic."""
+        if not self.objective.clips_weights:
+            return {}
+        params = [p.detach() for p in self.critic.parameters()]
+        at_bound = torch.stack([(p.abs() >= self.objective.clip).sum() for p in params]).sum()
+        return {"clipped_fraction": at_bound.double() / sum(p.numel() for p in params)}
+
     # ---------------------------------------------------------------- the loop
     def run(self) -> TrainResult:
         """Train to ``cfg.train.steps`` generator steps in ``cfg.run.dir``, resuming if possible.
@@ -503,12 +535,23 @@ class Trainer:
                 self.load_state_dict(state)
                 self.echo(f"resuming {run_dir} from {path} (generator step {self.step})")
                 self._resumed_from = path
+            record = None
             if main:
                 run.write_config(cfg)
                 fids = [v for row in run.read_metrics() if row.get("step", 0) <= self.step  # not a crashed
                         for k, v in row.items() if k.startswith("fid_")]                   # attempt's rows
                 self.best_fid = min(fids, default=float("inf"))
-            return self._loop()
+                record = RunRecord(run.run_json, self.device, self.step, self.dist.world_size)
+                record.write()
+            error = None
+            try:
+                return self._loop()
+            except BaseException as err:
+                error = err
+                raise
+            finally:
+                if record is not None:
+                    record.finish(self.step, exit_status(error))
 
     def _loop(self) -> TrainResult:
         from tqdm import tqdm
@@ -521,7 +564,8 @@ class Trainer:
         # when no checkpoint was reached), so metrics.jsonl and TensorBoard hold each step once.
         writer = RunWriter(cfg.run.dir, purge_step=self.step + 1 if self.step else 0) if main else NullWriter()
         self.echo(self.summary())
-        self.echo("resolved config:\n" + cfg.to_yaml().rstrip())
+        self._echo_detail("resolved config:\n" + cfg.to_yaml().rstrip())
+        writer.text(self.step, "config", "```yaml\n" + cfg.to_yaml().rstrip() + "\n```")
         if self.step == 0:
             real = to_unit_range(self.sampler.images[: log.n_samples].to(self.device))
             writer.grid(0, "real", real, run.sample("real.png"))
@@ -573,6 +617,10 @@ class Trainer:
         finally:
             bar.close()
             writer.close()
+        if main and self.step == first_step:
+            # Nothing to train (a finished run re-run): its last logged scalars, not an empty dict.
+            metrics = next(({k: v for k, v in row.items() if k != "step"} for row in reversed(run.read_metrics())
+                            if "em_distance" in row), {})
         if self.dist.enabled and self.step > first_step:
             collectives = self.average_c.calls + self.average_g.calls
             self.echo(f"all-reduces per generator step: {collectives / (self.step - first_step):.1f} "
@@ -586,13 +634,14 @@ class Trainer:
         self._critic_steps_at_log = self.critic_steps_done
         sums = all_mean(torch.cat([self.acc_critic / critic_steps, self.acc_gen / max(1, steps)]), self.dist)
         norms = self.grad_norms()
-        values = torch.cat([sums.double(), torch.stack(list(norms.values())).double() if norms
+        extra = {**norms, **self._clipped_fraction()}
+        values = torch.cat([sums.double(), torch.stack(list(extra.values())).double() if extra
                             else sums.new_zeros(0, dtype=torch.float64), self._health()]).tolist()
         n_sums = len(CRITIC_STATS) + 1
         metrics = dict(zip(CRITIC_STATS, values[:n_sums - 1]))
         metrics["loss_generator"] = values[n_sums - 1]
-        metrics.update(zip(norms, values[n_sums:n_sums + len(norms)]))
-        self._raise_if_nonfinite(values[n_sums + len(norms):])
+        metrics.update(zip(extra, values[n_sums:n_sums + len(extra)]))
+        self._raise_if_nonfinite(values[n_sums + len(extra):])
         if not self.objective.has_penalty:
             metrics.pop("gradient_penalty")
             metrics.pop("gp_grad_norm")
@@ -619,7 +668,7 @@ class Trainer:
             self._evaluator = TrainingMetrics(self.cfg.data.name, self.cfg.data.root, self.device, log.eval_samples,
                                               inception_path=log.inception, log=self.echo)
         metrics = self._evaluator(self.sample_many)
-        writer.scalars(self.step, metrics)
+        writer.scalars(self.step, metrics, group="metrics")
         fid = metrics.get(fid_key(log.eval_samples))
         if fid is not None and fid < self.best_fid:
             self.best_fid = fid
@@ -656,6 +705,11 @@ class Trainer:
 
 
 def train(cfg: Config, dataset: Optional[ImageDataset] = None,
-          echo: Callable[[str], None] = print, dist_ctx: DistContext = SINGLE) -> TrainResult:
-    """Train a WGAN as configured; resumes if ``cfg.run.dir`` holds checkpoints."""
+          echo: Optional[Callable[[str], None]] = None, dist_ctx: DistContext = SINGLE) -> TrainResult:
+    """Train a WGAN as configured; resumes if ``cfg.run.dir`` holds checkpoints.
+
+    Returns the run's TrainResult; its ``metrics`` are the scalars of the last log step (for a
+    finished run trained again, zero steps, the last row of its ``metrics.jsonl``). Messages go
+    to ``echo`` if given, else to the logger ``"wgan"`` (see ``Trainer``).
+    """
     return Trainer(cfg, dataset, echo, dist_ctx).run()

@@ -19,6 +19,7 @@ from .. import sampling
 from ..data import DatasetNotFound
 from ..export import WEIGHTS
 from ..files import write_json
+from ..resources import DEFAULT_DATA_ROOT, resolve_data_root
 from .classifier import ASSET_PATH, ClassifierFeatures, ClassifierNotFound, classify, load_classifier
 from .features import as_uint8, extract_features
 from .fid import feature_stats, fid_from_stats, kernel_distance
@@ -230,7 +231,8 @@ def main(argv: list[str]) -> int:
         check_metrics(dataset, metrics)
     except ValueError as err:
         return _fail(str(err))
-    root = args.data_root or "data"
+    # The default "data" resolves to the bundled MNIST outside a checkout (wgan.resources).
+    root = resolve_data_root(dataset, args.data_root or DEFAULT_DATA_ROOT)
     n = args.n or DEFAULT_N.get(dataset, 10000)
     suite = MetricSuite(dataset, root, args.split, device, args.inception, args.cache_dir,
                         batch_size=args.batch_size, log=lambda line: print(line, file=sys.stderr))

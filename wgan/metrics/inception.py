@@ -142,6 +142,14 @@ class _TorchFidelityAdapter(nn.Module):
 
 
 def _load_torchscript(path: str, device) -> nn.Module:
+    """The TorchScript Inception file as a module.
+
+    TorchScript is kept only here, where it is unavoidable: the standard network (fid-helper-
+    pytorch's ``default_1.pt``) exists only as a TorchScript archive whose graph is the network,
+    and re-implementing it as a plain ``nn.Module`` would be a second, untested copy of
+    Inception. torch deprecates ``torch.jit.load`` (a FutureWarning on every call), so that one
+    warning category is silenced around this one call and nowhere else.
+    """
     try:
         with warnings.catch_warnings():
             # torch.jit.load is deprecated in recent torch, but it is the format the network ships in.
