@@ -298,14 +298,14 @@ def test_signal_while_the_models_are_built_is_not_swallowed(tiny_overrides, tmp_
     from wgan.cli import train_command
 
     monkeypatch.setattr(startup, "check", lambda: None)          # every check missed it
-    import wgan.trainer as trainer_module
-    real = trainer_module._SignalCatcher.__enter__
+    from wgan.signals import StopOnSignal
+    real = StopOnSignal.__enter__
 
     def enter(self):
         os.kill(os.getpid(), signal.SIGTERM)                     # recorded by startup's handler
         return real(self)
 
-    monkeypatch.setattr(trainer_module._SignalCatcher, "__enter__", enter)
+    monkeypatch.setattr(StopOnSignal, "__enter__", enter)
     assert train_command(tiny_overrides + ["train.steps=50", "log.checkpoint_every=1000"]) == 3
     err = capsys.readouterr().err
     assert "stopped by signal 15 at generator step 1" in err and err.count("error:") == 1

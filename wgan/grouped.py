@@ -192,7 +192,8 @@ class GroupedRuns:
                 if key not in PER_RUN_KEYS and not key.startswith(("log.", "run.")) and first[key] != other[key]:
                     raise ValueError(f"runs of one group must agree on {key} ({first[key]!r} vs {other[key]!r})")
         c0 = cfgs[0]
-        if c0.train.objective != "wgan" or c0.train.optimizer != "rmsprop":
+        objective = get_objective(c0.train.objective, c0.train)
+        if not objective.clips_weights or objective.has_penalty or c0.train.optimizer != "rmsprop":
             raise ValueError("the grouped prototype trains weight clipping (objective wgan) with RMSprop only")
         self.cfgs, self.k = list(cfgs), len(cfgs)
         self.device = device or resolve_device(c0.system.device)
@@ -224,7 +225,7 @@ class GroupedRuns:
         lrs = [cfg.train.lr for cfg in cfgs]
         self.opt_g = GroupedRMSprop(self.G.parameters(), lrs, grad_scale=self.k)
         self.opt_c = GroupedRMSprop(self.C.parameters(), lrs, grad_scale=self.k)
-        self.objective = GroupedClip(get_objective("wgan", t), self.C, [cfg.train.clip for cfg in cfgs])
+        self.objective = GroupedClip(objective, self.C, [cfg.train.clip for cfg in cfgs])
         self.real = torch.empty(self.k, t.batch_size, channels, size, size, device=self.device)
         self.z_c = torch.empty(self.k, t.batch_size, c0.model.z_dim, device=self.device)
         self.z_g = torch.empty_like(self.z_c)
