@@ -2,9 +2,12 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
+import pytest
 import torch
 
 from wgan.checkpoint import list_checkpoints, read_checkpoint
@@ -55,3 +58,38 @@ def test_ranks_take_disjoint_slices_of_one_permutation():
         sampler = RealSampler(images, 16, 4, torch.device("cpu"), seed=3, rank=rank, world_size=2)
         seen.append(torch.cat([sampler.next_indices() for _ in range(3)]))
     assert sorted(torch.cat(seen).tolist()) == list(range(24))       # one epoch, split between ranks
+
+
+@pytest.mark.parametrize("launcher", ["torch.distributed.run", "wgan.launch"])
+def test_sigterm_to_the_launcher_is_one_line_from_rank_0_and_resumes(tmp_path, launcher):
+    """The launcher forwards SIGTERM to its workers: both finish the step and agree on one
+    checkpoint; only rank 0 prints the error line (rank 1 has no checkpoint path to name).
+    torchrun itself then exits 1 with its own traceback; wgan.launch exits 3 without one."""
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", launcher, "--standalone", "--nproc_per_node=2",
+           os.path.join(REPO, "scripts", "train.py"), *TINY, "train.steps=100000", "log.checkpoint_every=2",
+           f"run.dir={run_dir}"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    deadline = time.monotonic() + 120
+    while not list_checkpoints(run_dir) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert list_checkpoints(run_dir), "no checkpoint before the deadline"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    lines = [line for line in (out + err).splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "stopped by signal" in lines[0] and "checkpoint None" not in lines[0], out + err
+    if launcher == "wgan.launch":
+        assert proc.returncode == 3 and "Traceback" not in err, err[-2000:]
+    step = list_checkpoints(run_dir)[-1][0]
+    again = torchrun(2, run_dir, step + 2)                           # the same command resumes
+    assert again.returncode == 0 and f"generator step {step}" in again.stdout, again.stderr[-2000:]
+
+
+def test_a_failing_worker_is_its_own_exit_code_through_wgan_launch(tmp_path):
+    bad = subprocess.run([sys.executable, "-m", "wgan.launch", "--standalone", "--nproc_per_node=2",
+                          os.path.join(REPO, "scripts", "train.py"), *TINY, "train.lr=-1",
+                          f"run.dir={tmp_path / 'run'}"], capture_output=True, text=True, cwd=REPO,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr[-2000:]
+    assert "train.lr must be > 0" in bad.stderr

@@ -128,7 +128,7 @@ def train_main(argv: list[str], between_stages=lambda: None) -> int:
         resolve_device,
         train,
     )
-    cfg = None
+    cfg = dist_ctx = None
     dry_run_dir = None      # the temporary run.dir of --dry-run, removed whatever happens
     try:
         with _checkpoint_warnings():
@@ -148,6 +148,8 @@ def train_main(argv: list[str], between_stages=lambda: None) -> int:
     except (ConfigError, DatasetNotFound, RunDirError, CheckpointError) as err:
         return _fail(str(err))
     except TrainingInterrupted as err:
+        if dist_ctx is not None and not dist_ctx.is_main:
+            return EXIT_INTERRUPTED     # under torchrun rank 0 alone says where the checkpoint is
         return _fail(str(err), EXIT_INTERRUPTED)
     except NonFiniteError as err:
         return _fail(f"{err}; the last good checkpoint is kept in {RunDir(cfg.run.dir).checkpoints}", EXIT_NONFINITE)
