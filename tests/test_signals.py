@@ -276,10 +276,16 @@ def interpreter_start(child_env):
 @pytest.mark.parametrize("after", [0.05, 0.3, 1.5])    # after start-up: torch importing ... data loading
 def test_signal_during_start_up_is_one_line_and_128_plus_signal(sig, code, after, interpreter_start, tmp_path,
                                                                 start_train, tiny_overrides):
-    proc = start_train(tiny_overrides + ["train.steps=50"])
-    time.sleep(interpreter_start + after)
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    for attempt in range(6):
+        proc = start_train(tiny_overrides + ["train.steps=50"])
+        time.sleep(interpreter_start + after + 0.05 * attempt)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+        # On a loaded machine this process's own interpreter start-up can outlast the one measured:
+        # a signal before the script's first line meets Python's defaults (not covered, see
+        # wgan/startup.py), so the same moment after start-up is tried a little later.
+        if not (proc.returncode == -sig or "KeyboardInterrupt" in err and "wgan" not in err):
+            break
     if proc.returncode == EXIT_INTERRUPTED_CODE:        # slow start-up missed: training had begun
         pytest.skip(f"training began within {interpreter_start + after:.2f} s here; the start-up window was missed")
     assert proc.returncode == code, err
