@@ -9,7 +9,6 @@ before anything is loaded or created: config, then run directory, then device, t
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import errno
 import shutil
@@ -20,27 +19,15 @@ import warnings
 import torch
 
 from .checkpoint import CheckpointError
+from .commandline import EXIT_BAD_INPUT  # noqa: F401 - part of this module's API
+from .commandline import OneLineParser as _Parser
+from .commandline import UsageError as _UsageError
+from .commandline import fail as _fail
 from .config import ConfigDeprecation, ConfigError, escape_controls, load_config
 from .data import DatasetNotFound, load_dataset
 from .distributed import from_environment, shutdown
 from .resources import config_names
 from .rundir import RunDir, RunDirError, preflight
-
-EXIT_BAD_INPUT = 2        # bad config, missing data, unusable run directory or checkpoints
-
-
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    print(f"error: {escape_controls(message)}", file=sys.stderr)
-    return code
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line instead of argparse's usage + error
-        raise _UsageError(message)
 
 
 @contextlib.contextmanager

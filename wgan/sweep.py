@@ -42,6 +42,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 import yaml
 
 from .checkpoint import CheckpointError, list_checkpoints
+from .commandline import OneLineParser, UsageError, fail
 from .config import (
     Config,
     ConfigError,
@@ -842,22 +843,12 @@ def build_grid(config: Optional[str], sweep_file: Optional[str], overrides: Iter
 
 
 # ----------------------------------------------------------------------------- command line
-class _UsageError(Exception):
-    pass
-
-
 class _Parser:
-    """argparse with one-line errors (as wgan-train)."""
+    """The sweep's arguments, with one-line errors (as wgan-train)."""
 
     @staticmethod
     def make():
-        import argparse
-
-        class Parser(argparse.ArgumentParser):
-            def error(self, message):
-                raise _UsageError(message)
-
-        parser = Parser(
+        parser = OneLineParser(
             prog="sweep.py", description="Train a grid of runs, each an ordinary run directory under --out. "
             "Re-running the same command skips finished runs and resumes unfinished ones.",
             epilog="example: sweep.py --config configs/mnist.yaml --out runs/sweep_lr train.lr=5e-5,1e-4,2e-4 "
@@ -879,29 +870,24 @@ class _Parser:
         return parser
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {escape_controls(message)}", file=sys.stderr)
-    return code
-
-
 def main(argv: Optional[list[str]] = None) -> int:
     """``wgan-sweep`` / ``python -m wgan sweep`` / ``scripts/sweep.py``; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _Parser.make()
     try:
         args = parser.parse_args(argv)
-    except _UsageError as err:
-        return _fail(f"{err}; see sweep.py --help")
+    except UsageError as err:
+        return fail(f"{err}; see sweep.py --help")
     except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else 0
     if args.eval_samples < 2:
-        return _fail(f"--eval-samples must be >= 2, got {args.eval_samples}")
+        return fail(f"--eval-samples must be >= 2, got {args.eval_samples}")
     try:
         shard = parse_shard(args.shard)
         grid = build_grid(args.config, args.sweep, args.overrides)
         plan = plan_sweep(grid, args.out, shard)
     except ConfigError as err:
-        return _fail(str(err))
+        return fail(str(err))
     if args.dry_run:
         print("\n".join(describe(plan)))
         return 0
@@ -910,22 +896,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         result = run_sweep(plan, options)
     except RunDirError as err:
-        return _fail(str(err))
+        return fail(str(err))
     except OSError as err:      # e.g. the disk filled up writing a summary or a run's files
         where = f" writing {err.filename}" if getattr(err, "filename", None) else ""
-        return _fail(f"I/O error{where}: {err.strerror or err}; every run's newest complete checkpoint is intact; "
+        return fail(f"I/O error{where}: {err.strerror or err}; every run's newest complete checkpoint is intact; "
                      f"fix the problem and re-run the same command to resume")
     except KeyboardInterrupt:
-        return _fail("interrupted; every run's newest complete checkpoint is intact, re-run to resume", 130)
+        return fail("interrupted; every run's newest complete checkpoint is intact, re-run to resume", 130)
     statuses = [o.status for o in result.outcomes.values()]
     counts = ", ".join(f"{statuses.count(s)} {s}" for s in STATUSES if statuses.count(s))
     print(f"sweep: {len(statuses)} runs ({counts}); summary {result.summary[0]}")
     if result.exit_code == EXIT_INTERRUPTED:
-        return _fail(f"sweep stopped by signal {result.interrupted}; the interrupted run checkpointed; run the same "
+        return fail(f"sweep stopped by signal {result.interrupted}; the interrupted run checkpointed; run the same "
                      f"command again to resume", EXIT_INTERRUPTED)
     if result.exit_code == EXIT_RUNS_FAILED:
         failed = [o.name for o in result.outcomes.values() if o.status == "failed"]
-        return _fail(f"{len(failed)} of {len(statuses)} runs failed ({', '.join(failed[:3])}"
+        return fail(f"{len(failed)} of {len(statuses)} runs failed ({', '.join(failed[:3])}"
                      f"{', ...' if len(failed) > 3 else ''}); their reasons are in {result.summary[0]}",
                      EXIT_RUNS_FAILED)
     return 0
