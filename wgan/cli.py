@@ -19,9 +19,11 @@ import warnings
 import torch
 
 from .checkpoint import CheckpointError
-from .commandline import EXIT_BAD_INPUT  # noqa: F401 - part of this module's API
+from .commandline import (
+    EXIT_BAD_INPUT,  # noqa: F401 - part of this module's API
+    parse,
+)
 from .commandline import OneLineParser as _Parser
-from .commandline import UsageError as _UsageError
 from .commandline import fail as _fail
 from .config import ConfigDeprecation, ConfigError, escape_controls, load_config
 from .data import DatasetNotFound, load_dataset
@@ -97,12 +99,9 @@ def train_main(argv: list[str], between_stages=lambda: None) -> int:
     parser.add_argument("--dry-run", action="store_true",
                         help="2 generator steps into a temporary run.dir, logging everything: a smoke test")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.lr=1e-4")
-    try:
-        args = parser.parse_args(argv)
-    except _UsageError as err:
-        return _fail(f"{err}; see train.py --help (overrides are written key=value, e.g. train.lr=1e-4)")
-    except SystemExit as done:  # --help
-        return done.code if isinstance(done.code, int) else 0
+    args, code = parse(parser, argv, "see train.py --help (overrides are written key=value, e.g. train.lr=1e-4)")
+    if args is None:
+        return code
     overrides = list(args.overrides)
     if args.dry_run:
         overrides += ["train.steps=2", "log.log_every=1", "log.sample_every=1", "log.checkpoint_every=1"]

@@ -29,3 +29,14 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(message)
+
+
+def parse(parser: argparse.ArgumentParser, argv, fix: str):
+    """``(args, None)``, or ``(None, exit code)`` when the command line is refused (one ``error:``
+    line ending in ``; fix``) or ``--help`` was printed (exit 0)."""
+    try:
+        return parser.parse_args(argv), None
+    except UsageError as err:
+        return None, fail(f"{err}; {fix}")
+    except SystemExit as done:  # --help
+        return None, done.code if isinstance(done.code, int) else 0

@@ -42,7 +42,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 import yaml
 
 from .checkpoint import CheckpointError, list_checkpoints
-from .commandline import OneLineParser, UsageError, fail
+from .commandline import OneLineParser, fail, parse
 from .config import (
     Config,
     ConfigError,
@@ -874,12 +874,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     """``wgan-sweep`` / ``python -m wgan sweep`` / ``scripts/sweep.py``; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _Parser.make()
-    try:
-        args = parser.parse_args(argv)
-    except UsageError as err:
-        return fail(f"{err}; see sweep.py --help")
-    except SystemExit as done:  # --help
-        return done.code if isinstance(done.code, int) else 0
+    args, code = parse(parser, argv, "see sweep.py --help")
+    if args is None:
+        return code
     if args.eval_samples < 2:
         return fail(f"--eval-samples must be >= 2, got {args.eval_samples}")
     try:
