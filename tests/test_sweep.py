@@ -15,6 +15,7 @@ from wgan.rundir import RunDir
 from wgan.sweep import (
     SUMMARY_COLUMNS,
     Axis,
+    ConcurrentExecutor,
     Grid,
     RunOutcome,
     SweepOptions,
@@ -175,6 +176,64 @@ def test_interrupted_run_checkpoints_stops_the_sweep_and_resumes(tmp_path, tiny_
     assert again.exit_code == 0 and [o.status for o in again.outcomes.values()] == ["finished", "finished"]
     alone = solo(tmp_path, tiny_args, "train.seed=0")
     assert_same_weights(RunDir(plan.runs[0].run_dir).checkpoint(6), RunDir(alone).checkpoint(6))
+
+
+def test_concurrent_runs_are_bitwise_the_solo_runs(tmp_path, tiny_args, tiny_grid):
+    # Four runs interleaved step by step in one process: any random number one run drew from
+    # another's generator (or the global one) would change its weights.
+    plan = plan_sweep(tiny_grid("train.lr=5e-5,2e-4", "train.seed=0,1"), str(tmp_path / "sweep"))
+    executor = ConcurrentExecutor(parallel=4)
+    result = run_sweep(plan, NO_EVAL, executor, echo=lambda _: None)
+    assert result.exit_code == 0 and executor.peak_parallel == 4
+    for run in plan.runs:
+        alone = solo(tmp_path, tiny_args, *(f"{k}={v}" for k, v in run.swept))
+        assert_same_weights(RunDir(run.run_dir).checkpoint(6), RunDir(alone).checkpoint(6))
+        timing = ("steps_per_sec", "images_per_sec")
+        logged = [[{k: v for k, v in row.items() if k not in timing} for row in RunDir(d).read_metrics()]
+                  for d in (run.run_dir, alone)]
+        assert logged[0] == logged[1] and len(logged[0]) == 3
+
+
+def test_a_signal_checkpoints_every_concurrent_run_and_the_rerun_resumes(tmp_path, tiny_args, tiny_grid, monkeypatch):
+    plan = plan_sweep(tiny_grid("train.seed=0,1,2"), str(tmp_path / "sweep"))
+    original = Trainer.generator_step
+
+    def interrupting(self):               # a real SIGINT while two runs are at step 3
+        original(self)
+        if self.step == 3 and self.cfg.train.seed == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+    monkeypatch.setattr(Trainer, "generator_step", interrupting)
+    lines = []
+    result = run_sweep(plan, NO_EVAL, ConcurrentExecutor(parallel=2), echo=lines.append)
+    assert result.exit_code == 3
+    assert {n: o.status for n, o in result.outcomes.items()} == {
+        "seed=0": "interrupted", "seed=1": "interrupted", "seed=2": "pending"}
+    assert sum("2 running run(s) finish their step" in line for line in lines) == 1
+    # seed=0 stops after the step it was at; seed=1, a step behind, finishes step 3 first.
+    assert [s for s, _ in RunDir(plan.runs[0].run_dir).list_checkpoints()] == [2, 3]
+    assert [s for s, _ in RunDir(plan.runs[1].run_dir).list_checkpoints()] == [2, 3]
+    assert not os.path.exists(plan.runs[2].run_dir)
+    monkeypatch.setattr(Trainer, "generator_step", original)
+    again = run_sweep(plan, NO_EVAL, ConcurrentExecutor(parallel=2), echo=lambda _: None)
+    assert again.exit_code == 0 and [o.status for o in again.outcomes.values()] == ["finished"] * 3
+    for run in plan.runs[:2]:
+        alone = solo(tmp_path, tiny_args, *(f"{k}={v}" for k, v in run.swept))
+        assert_same_weights(RunDir(run.run_dir).checkpoint(6), RunDir(alone).checkpoint(6))
+
+
+def test_a_diverging_run_fails_alone_among_concurrent_runs(tmp_path, tiny_args, capsys):
+    out = tmp_path / "sweep"
+    code = main(["--out", str(out), "--no-eval", "--no-progress", "--parallel", "3", *tiny_args, *SHORT,
+                 "train.objective=wgan-gp", "model.c_norm=layer", "train.lr=1e-4,1e6,2e-4"])
+    assert code == 5 and "1 of 3 runs failed" in capsys.readouterr().err
+    rows = {r["name"]: r for r in read_summary(str(out / "summary.csv"))}
+    assert {n: r["status"] for n, r in rows.items()} == {"lr=0.0001": "finished", "lr=1000000.0": "failed",
+                                                         "lr=0.0002": "finished"}
+    assert "NaN/Inf" in rows["lr=1000000.0"]["reason"] and rows["lr=0.0002"]["step"] == "6"
+    for bad in ("0", "two", "-1.5"):
+        assert main(["--out", str(out), "--parallel", bad, *tiny_args, "train.seed=0,1"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --parallel must be auto or a whole number >= 1") and err.count("\n") == 1
 
 
 def test_failed_runs_are_isolated_with_their_reasons(tmp_path, tiny_args, capsys):

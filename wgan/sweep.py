@@ -453,66 +453,143 @@ class RunHooks:
     echo: Callable[[str], None]
 
 
-class SerialExecutor:
-    """Trains runs one after another in this process, each with an ordinary ``Trainer``.
+@dataclass
+class _Slot:
+    """A run being trained: its trainer, its step iterator and (on CUDA) its own stream."""
 
-    A run is then bitwise the run it would be alone: the Trainer seeds every generator from
-    the run's seed when it is built and owns its data order and noise. ``train`` yields one
-    RunOutcome per run (finished, failed or interrupted) and stops after an interrupted one.
+    run: RunSpec
+    trainer: Any
+    steps: Iterator[int]
+    stream: Any
+    start: float
+
+
+class ConcurrentExecutor:
+    """Trains up to ``parallel`` runs at once in this process, one generator step of each in turn.
+
+    Every run is an ordinary ``Trainer`` driven by ``Trainer.run_steps``, so it writes, resumes
+    and fails exactly as it would alone: the Trainer seeds its weights from the run's seed when
+    it is built and owns its data order and noise generators, and nothing but the read-only
+    dataset is shared. On CUDA each run has its own stream: a step of these small networks is
+    a CUDA-graph replay that the host enqueues in microseconds and the GPU runs for
+    milliseconds, so while the host enqueues the next run's step the GPU runs the kernels of the
+    others side by side, filling a card that one small-batch run leaves mostly idle. On CPU the
+    runs share the same cores, so ``parallel`` 1 (one after another) is the default there.
+
+    ``parallel=None`` chooses on CUDA: the first run is trained until its graphs are captured,
+    its memory is measured, and as many runs join as 80% of the free memory holds, at most
+    AUTO_PARALLEL (measured in docs/results, README "Sweeps": more runs do not raise the
+    aggregate speed). ``train`` yields one RunOutcome per run as it ends; after a stop request
+    no run starts, and each running one checkpoints at its next step and is interrupted.
     """
 
-    def __init__(self):
+    AUTO_PARALLEL = 16
+
+    def __init__(self, parallel: Optional[int] = 1):
+        if parallel is not None and parallel < 1:
+            raise ValueError(f"parallel must be >= 1, got {parallel}")
+        self.parallel = parallel
         self._stop: Optional[int] = None
-        self._trainer = None
+        self._active: list[_Slot] = []
+        self._echo: Callable[[str], None] = lambda _: None
+        self.peak_parallel = 0
 
     def request_stop(self, signum: int) -> None:
-        """Stop after the current generator step: the running run checkpoints and is interrupted."""
-        self._stop = signum
-        trainer = self._trainer
-        if trainer is not None and trainer._stop_signal is None:
-            trainer._stop_signal = signum
+        """Stop after the current generator step of every running run (safe in a signal handler)."""
+        first = self._stop is None
+        self._stop = self._stop or signum
+        for slot in list(self._active):
+            slot.trainer.request_stop(signum)
+        if first and self._active:
+            self._echo(f"signal {signum} received: {len(self._active)} running run(s) finish their step, "
+                       f"checkpoint and stop (press Ctrl-C again to stop at once)")
+
+    def _limit(self) -> int:
+        if self.parallel is not None:
+            return self.parallel
+        first = self._active[0] if self._active else None
+        if first is None or first.stream is None:
+            return 1
+        if first.trainer._graphs is None and first.trainer.use_graphs:
+            return 1                            # not measured yet: its graphs hold most of its memory
+        if not hasattr(self, "_auto"):
+            import torch
+            free, _ = torch.cuda.mem_get_info(first.trainer.device)
+            used = max(torch.cuda.memory_reserved(first.trainer.device), 1)
+            self._auto = max(1, min(self.AUTO_PARALLEL, 1 + int(0.8 * free / used)))
+        return self._auto
+
+    def _start(self, run: RunSpec, hooks: RunHooks) -> _Slot:
+        from .trainer import Trainer
+
+        start = time.perf_counter()
+        trainer = Trainer(run.cfg, hooks.dataset(run.cfg), echo=_trainer_echo(run, hooks.echo))
+        stream = None
+        if trainer.device.type == "cuda":
+            import torch
+            stream = torch.cuda.Stream(trainer.device)
+            stream.wait_stream(torch.cuda.current_stream(trainer.device))   # its weights were built there
+        if self._stop is not None:
+            trainer.request_stop(self._stop)
+        return _Slot(run, trainer, trainer.run_steps(handle_signals=False), stream, start)
+
+    def _advance(self, slot: _Slot, hooks: RunHooks) -> Optional[RunOutcome]:
+        """One generator step of ``slot``'s run; its outcome if the run ended."""
+        from .trainer import NonFiniteError, TrainingInterrupted
+
+        run, elapsed = slot.run, lambda: time.perf_counter() - slot.start
+        try:
+            with _on_stream(slot.stream):
+                step = next(slot.steps)
+            hooks.on_step(run, step)
+            return None
+        except StopIteration as done:
+            return RunOutcome(run.name, "finished", done.value.step, elapsed())
+        except TrainingInterrupted as err:
+            return RunOutcome(run.name, "interrupted", slot.trainer.step, elapsed(), reason=_first_line(err))
+        except (NonFiniteError, *RUN_ERRORS) as err:
+            return RunOutcome(run.name, "failed", run.done_steps(), elapsed(), reason=_first_line(err))
+        except RuntimeError as err:
+            if "out of memory" not in str(err):
+                raise
+            return RunOutcome(run.name, "failed", run.done_steps(), elapsed(),
+                              reason=f"{_first_line(err)}; lower --parallel")
 
     def train(self, runs: Sequence[RunSpec], hooks: RunHooks) -> Iterator[RunOutcome]:
-        from .trainer import NonFiniteError, Trainer, TrainingInterrupted
-
-        for run in runs:
-            if self._stop is not None:
-                return
-            start = time.perf_counter()
-            try:
-                dataset = hooks.dataset(run.cfg)
-                trainer = Trainer(run.cfg, dataset, echo=_trainer_echo(run, hooks.echo))
-                _report_steps(trainer, run, hooks.on_step)
-                self._trainer = trainer
-                if self._stop is not None:          # a signal while the trainer was being built
-                    trainer._stop_signal = self._stop
-                result = trainer.run()
-                yield RunOutcome(run.name, "finished", result.step, time.perf_counter() - start)
-            except TrainingInterrupted as err:
-                self._stop = self._stop or trainer._stop_signal or signal.SIGINT
-                yield RunOutcome(run.name, "interrupted", trainer.step, time.perf_counter() - start,
-                                 reason=_first_line(err))
-                return
-            except NonFiniteError as err:
-                yield RunOutcome(run.name, "failed", run.done_steps(), time.perf_counter() - start,
-                                 reason=_first_line(err))
-            except RUN_ERRORS as err:
-                yield RunOutcome(run.name, "failed", run.done_steps(), time.perf_counter() - start,
-                                 reason=_first_line(err))
-            finally:
-                self._trainer = None
+        self._echo = hooks.echo
+        queue = list(runs)
+        try:
+            while self._active or (queue and self._stop is None):
+                while queue and self._stop is None and len(self._active) < self._limit():
+                    run = queue.pop(0)
+                    try:
+                        self._active.append(self._start(run, hooks))
+                    except RUN_ERRORS as err:
+                        yield RunOutcome(run.name, "failed", run.done_steps(), 0.0, reason=_first_line(err))
+                self.peak_parallel = max(self.peak_parallel, len(self._active))
+                for slot in list(self._active):
+                    outcome = self._advance(slot, hooks)
+                    if outcome is not None:
+                        self._active.remove(slot)
+                        yield outcome
+        finally:
+            for slot in self._active:            # a second Ctrl-C: release every run directory
+                slot.steps.close()
+            self._active.clear()
 
 
-def _report_steps(trainer, run: RunSpec, on_step: Callable[[RunSpec, int], None]) -> None:
-    """Call ``on_step(run, trainer.step)`` after every generator step (an instance attribute
-    wrapping the method: the Trainer's own loop calls ``self.generator_step()``)."""
-    step_once = trainer.generator_step
+def SerialExecutor() -> ConcurrentExecutor:
+    """Runs one after another (the CPU default): ``ConcurrentExecutor(parallel=1)``."""
+    return ConcurrentExecutor(parallel=1)
 
-    def generator_step():
-        step_once()
-        on_step(run, trainer.step)
 
-    trainer.generator_step = generator_step
+def _on_stream(stream):
+    import contextlib
+
+    if stream is None:
+        return contextlib.nullcontext()
+    import torch
+    return torch.cuda.stream(stream)
 
 
 def _trainer_echo(run: RunSpec, echo: Callable[[str], None]) -> Callable[[str], None]:
@@ -733,7 +810,7 @@ def run_sweep(plan: SweepPlan, options: Optional[SweepOptions] = None, executor=
 
     options = options or SweepOptions()
     RunDir(plan.out).check_writable()
-    executor = executor or SerialExecutor()
+    executor = executor or ConcurrentExecutor(parallel=None)
     runs = plan.mine
     csv_path, _ = plan.summary_paths()
     previous = {row.get("name"): row for row in read_summary(csv_path)}
@@ -769,8 +846,8 @@ def run_sweep(plan: SweepPlan, options: Optional[SweepOptions] = None, executor=
         before = _previous_outcome(previous[run.name]) if run.name in previous else None
         outcomes[run.name] = RunOutcome(run.name, "pending", done_at_start[run.name],
                                         before.wall_s if before else None)
-    # Between runs the first SIGINT/SIGTERM stops the sweep after the current work (the trainer
-    # installs its own handler while a run trains); a second raises KeyboardInterrupt.
+    # The first SIGINT/SIGTERM asks the executor to stop: every running run checkpoints at its
+    # next generator step and no other starts; a second raises KeyboardInterrupt.
     signals = StopOnSignal(executor.request_stop)
     try:
         with signals:
@@ -806,8 +883,6 @@ def run_sweep(plan: SweepPlan, options: Optional[SweepOptions] = None, executor=
                     run = by_name[outcome.name]
                     before = _previous_outcome(previous[run.name]) if run.name in previous else None
                     conclude(run, outcome, before)
-                    if outcome.status == "interrupted":
-                        break
     except KeyboardInterrupt:
         write_summaries(plan, outcomes)
         raise
@@ -817,6 +892,17 @@ def run_sweep(plan: SweepPlan, options: Optional[SweepOptions] = None, executor=
     if stopped is None and any(o.status == "interrupted" for o in outcomes.values()):
         stopped = signal.SIGINT
     return SweepResult(outcomes, plan.summary_paths(), stopped)
+
+
+def parse_parallel(text: str) -> Optional[int]:
+    """``--parallel``: None for auto, the number, or 0 for a refused value."""
+    if text == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        return 0
+    return max(value, 0)
 
 
 def describe(plan: SweepPlan) -> list[str]:
@@ -864,6 +950,10 @@ class _Parser:
                             help="generated images per run for the final metrics (default 2000)")
         parser.add_argument("--no-eval", action="store_true", help="no final metrics (classifier FID, class KL, FID)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (status lines stay)")
+        parser.add_argument("--parallel", default="auto", metavar="K",
+                            help="runs trained at once in this process (on CUDA each on its own stream); auto "
+                                 "(default): 1 on CPU, on CUDA as many as free memory holds, at most "
+                                 f"{ConcurrentExecutor.AUTO_PARALLEL}")
         parser.add_argument("--dry-run", action="store_true", help="print the runs and their overrides, train nothing")
         parser.add_argument("overrides", nargs="*", metavar="key=v1,v2,...",
                             help="overrides; a comma list sweeps the key, [a,b] is one list value")
@@ -879,6 +969,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         return code
     if args.eval_samples < 2:
         return fail(f"--eval-samples must be >= 2, got {args.eval_samples}")
+    parallel = parse_parallel(args.parallel)
+    if parallel == 0:
+        return fail(f"--parallel must be auto or a whole number >= 1, got {escape_controls(args.parallel)!r}")
     try:
         shard = parse_shard(args.shard)
         grid = build_grid(args.config, args.sweep, args.overrides)
@@ -891,7 +984,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     options = SweepOptions(evaluate=not args.no_eval, eval_samples=args.eval_samples,
                            progress=False if args.no_progress else None)
     try:
-        result = run_sweep(plan, options)
+        result = run_sweep(plan, options, ConcurrentExecutor(parallel))
     except RunDirError as err:
         return fail(str(err))
     except OSError as err:      # e.g. the disk filled up writing a summary or a run's files

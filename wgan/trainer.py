@@ -17,7 +17,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 import torch
@@ -142,7 +142,7 @@ def exit_status(error: Optional[BaseException]) -> str:
     """run.json's status of an attempt that ended with ``error`` (None: it finished)."""
     if error is None:
         return FINISHED
-    if isinstance(error, (TrainingInterrupted, KeyboardInterrupt)):
+    if isinstance(error, (TrainingInterrupted, KeyboardInterrupt, GeneratorExit)):   # GeneratorExit: run_steps closed
         return INTERRUPTED
     return f"failed: {error.__class__.__name__}"
 
@@ -517,6 +517,23 @@ class Trainer:
 
         Under torchrun every rank calls this; rank 0 alone touches the run directory.
         """
+        steps = self.run_steps()
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+
+    def run_steps(self, handle_signals: bool = True) -> Iterator[int]:
+        """``run()`` one generator step at a time: yields the step count after each step's
+        logging and checkpointing, and returns the TrainResult (as ``StopIteration.value``).
+
+        This lets one process interleave several runs (the sweep's ConcurrentExecutor).
+        ``handle_signals=False`` leaves SIGINT/SIGTERM to the caller, who sets a stop by calling
+        ``request_stop``: handlers are process-wide, and runs that start and end out of order
+        cannot each install and restore one. Closing the iterator early releases the run
+        directory and records the run as stopped, as an exception out of ``run()`` does.
+        """
         cfg, main = self.cfg, self.dist.is_main
         run_dir, run = cfg.run.dir, RunDir(cfg.run.dir)
         with contextlib.ExitStack() as stack:
@@ -525,7 +542,8 @@ class Trainer:
                 run.preflight(cfg)      # again here: notebook users call run() without the CLI
                 os.makedirs(run_dir, exist_ok=True)
                 stack.enter_context(run.locked())
-            stack.enter_context(StopOnSignal(self._on_signal, pending=startup.pending))
+            if handle_signals:
+                stack.enter_context(StopOnSignal(self._on_signal, pending=startup.pending))
             if main:
                 resumed = ckpt.load_latest(run_dir, validate=self.check_compatible, map_location="cpu")
                 path = resumed[0] if resumed else None
@@ -545,7 +563,7 @@ class Trainer:
                 record.write()
             error = None
             try:
-                return self._loop()
+                return (yield from self._loop())
             except BaseException as err:
                 error = err
                 raise
@@ -553,7 +571,7 @@ class Trainer:
                 if record is not None:
                     record.finish(self.step, exit_status(error))
 
-    def _loop(self) -> TrainResult:
+    def _loop(self) -> Iterator[int]:
         from tqdm import tqdm
 
         from .tracking import NullWriter, RunWriter
@@ -614,6 +632,7 @@ class Trainer:
                     raise TrainingInterrupted(
                         f"stopped by signal {self._stop_signal or 'on another rank'} at generator step {self.step}; "
                         f"checkpoint {last_ckpt}; run the same command again to resume")
+                yield self.step
         finally:
             bar.close()
             writer.close()
@@ -687,6 +706,12 @@ class Trainer:
         if not bool((sums == sums[0]).all()):
             raise RuntimeError(f"replicas diverged at generator step {self.step}: parameter sums per rank "
                                f"{sums.tolist()}")
+
+    def request_stop(self, signum: int) -> None:
+        """Finish the current generator step, checkpoint, and stop (``run`` raises
+        TrainingInterrupted naming ``signum``). Safe from a signal handler."""
+        if self._stop_signal is None:
+            self._stop_signal = signum
 
     def _on_signal(self, signum: int) -> None:
         """First SIGINT/SIGTERM while training: finish this step, checkpoint, stop (exit 3)."""
