@@ -12,11 +12,11 @@ The parts, in the order a sweep uses them:
   unknown key, a value the schema refuses) refuses the whole grid: one ``ConfigError`` line. A
   run whose *combination* of values is refused (``model.c_norm=batch`` with
   ``train.objective=wgan-gp``) is planned as a run that fails with that reason.
-- **The executor** (``SerialExecutor``): trains the planned runs. The serial one trains each
-  with an ordinary ``Trainer``, one after another in this process, so every run is bitwise the
-  run it would be alone. An executor that trains several runs at once (the GPU engine, later)
-  implements the same two methods: ``train(runs, hooks)`` yielding a ``RunOutcome`` per run as it
-  ends, and ``request_stop(signum)``.
+- **The executor** (``ConcurrentExecutor``): trains the planned runs, up to ``parallel`` at once
+  in this process (on CUDA one stream each; on CPU one after another), each an ordinary
+  ``Trainer`` driven a generator step at a time, so every run is the run it would be alone.
+  Any executor implements two methods: ``train(runs, hooks)`` yielding a ``RunOutcome`` per run
+  as it ends, and ``request_stop(signum)``.
 - **The sweep** (``run_sweep``): skips finished runs, resumes unfinished ones, hands the rest to
   the executor, evaluates each finished run (``evaluate_run``), keeps one progress bar and one
   status line per run, and rewrites ``summary.csv`` / ``summary.md`` after every run.

@@ -1,0 +1,46 @@
+"""FID (10k generated vs the MNIST test split) of each objective's best finished run of a study
+summary, by final classifier FID; writes {run name: FID} for scripts/study_report.py --fid.
+
+    python results/study/best_fid.py runs/study/summary.csv --inception FILE --out fid.json
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from wgan.files import write_json
+from wgan.sweep import read_summary
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("summaries", nargs="+")
+    parser.add_argument("--inception", required=True)
+    parser.add_argument("--per-objective", type=int, default=1)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    best: dict = {}
+    for path in args.summaries:
+        for row in read_summary(path):
+            if row["status"] == "finished" and row.get("classifier_fid"):
+                best.setdefault(row["objective"], []).append((float(row["classifier_fid"]), row["name"],
+                                                              os.path.dirname(path)))
+    picks = [(name, folder) for rows in best.values() for _, name, folder in sorted(rows)[:args.per_objective]]
+    if not picks:
+        print("no finished runs with a classifier FID", file=sys.stderr)
+        return 1
+    raw = args.out + ".raw.json"
+    subprocess.run([sys.executable, "scripts/evaluate.py", *(os.path.join(f, n) for n, f in picks), "--metrics", "fid",
+                    "--n", "10000", "--inception", args.inception, "--device", "cuda", "--out", raw], check=True)
+    with open(raw) as handle:
+        results = json.load(handle)
+    results = results if isinstance(results, list) else [results]
+    write_json(args.out, {name: r["metrics"]["fid"] for (name, _), r in zip(picks, results)})
+    os.remove(raw)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
