@@ -47,6 +47,12 @@ def test_round_trip_through_yaml(tmp_path):
     ("system.device=tpu", "system.device must be one of auto, cpu, cuda, got 'tpu'"),
     ("data.name=mnsit", "did you mean 'mnist'?"),
     ("train.lr", "not of the form key=value"),
+    ("model.g_arch=resnet", "model.g_arch must be one of dcgan, mlp, got 'resnet'"),
+    ("model.g_arch=mpl", "model.g_arch must be one of dcgan, mlp, got 'mpl'; did you mean 'mlp'?"),
+    ("model.g_mlp_units=0", "model.g_mlp_units must be >= 1, got 0"),
+    ("model.g_mlp_units=-512", "model.g_mlp_units must be >= 1, got -512"),
+    ("model.g_mlp_units=wide", "model.g_mlp_units must be an integer, got 'wide'"),
+    ("model.g_mlp_units=3000000000", "model.g_mlp_units must be <= 2147483647"),
 ])
 def test_bad_values_name_the_key_and_the_fix(override, message):
     with pytest.raises(ConfigError) as err:
@@ -82,3 +88,25 @@ def test_every_shipped_config_loads_and_validates(path):
     cfg = load_config(path)
     assert isinstance(cfg, Config)
     assert cfg.run.dir.startswith("runs/")
+
+
+def test_mlp_generator_keys_and_their_defaults():
+    m = load_config(None).model
+    assert (m.g_arch, m.g_mlp_units, m.g_norm) == ("dcgan", 512, "batch")
+    m = load_config(None, ["model.g_arch=mlp", "model.g_norm=none"]).model
+    assert (m.g_arch, m.g_mlp_units, m.g_norm) == ("mlp", 512, "none")
+
+
+def test_resume_treats_a_key_the_saved_config_lacks_as_its_default():
+    from wgan.config import resume_conflict
+    cfg = load_config(None)
+    saved = cfg.to_dict()
+    for key in ("g_arch", "g_mlp_units"):          # a run started before these keys existed
+        del saved["model"][key]
+    assert resume_conflict(saved, cfg) is None
+    assert resume_conflict(saved, load_config(None, ["model.g_arch=mlp"])) == ("model.g_arch", "dcgan", "mlp")
+    mlp = load_config(None, ["model.g_arch=mlp", "model.g_mlp_units=64"])
+    assert resume_conflict(mlp.to_dict(), mlp) is None
+    assert resume_conflict(mlp.to_dict(), load_config(None, ["model.g_arch=mlp"])) == ("model.g_mlp_units", 64, 512)
+    assert resume_conflict(mlp.to_dict(), load_config(None, ["model.g_mlp_units=64"])) == \
+        ("model.g_arch", "mlp", "dcgan")

@@ -103,6 +103,8 @@ BAD_OVERRIDES = [
     (["train.betas=[false, 0.9]", "train.objective=gan"], ["train.betas must be two numbers"]),
     (["train.betas=" + "[" * 600 + "]" * 600], ["train.betas"]),                  # RecursionError in PyYAML
     (["data.name=imagenet"], ["data.name", "did you mean"]),
+    (["model.g_arch=transformer"], ["model.g_arch must be one of dcgan, mlp, got 'transformer'"]),
+    (["model.g_mlp_units=0"], ["model.g_mlp_units must be >= 1, got 0"]),
     (["data.name=mni\u2028st"], ["data.name", "\\u2028"]),                          # a line separator stays escaped
     (["train.objective=wgan-gp", "model.c_norm=batch"],
      ["model.c_norm=batch cannot be used with train.objective=wgan-gp"]),

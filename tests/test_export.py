@@ -426,3 +426,125 @@ def test_the_shipped_generator_has_a_model_card_with_its_measured_metrics():
     assert "fid" in meta["metrics"]
     assert "| fid | 10.8 |" in text and "| classifier_fid | 17 |" in text and "| class_kl | 0.034 |" in text
     assert "60,000 generator steps" in text and "load_generator()" in text
+
+
+# ---------------------------------------------------------------- the MLP generator (model.g_arch=mlp)
+def make_mlp_run(run_dir, norm="batch", channels=1, step=7):
+    """make_run for a run whose generator is the paper's MLP (16 hidden units here)."""
+    torch.manual_seed(0)
+    cfg = load_config(None, ["data.image_size=16", f"model.z_dim={Z_DIM}", "model.g_arch=mlp", "model.g_mlp_units=16",
+                             f"model.g_norm={norm}", "model.c_width=4", f"run.dir={run_dir}"])
+    gen, critic = build_models(cfg, channels)
+    with torch.no_grad():           # BatchNorm1d running statistics away from their init
+        gen(torch.randn(32, Z_DIM))
+    state = {"step": step, "generator": gen.state_dict(), "critic": critic.state_dict(), "opt_g": {},
+             "opt_c": {}, "config": cfg.to_dict(), "channels": channels, "fixed_z": torch.randn(4, Z_DIM),
+             "rng": {}}
+    save_checkpoint(str(run_dir), step, state, keep=3)
+    write_config(str(run_dir), cfg)
+    return gen.eval()
+
+
+@pytest.mark.parametrize("norm", ["batch", "none"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_mlp_export_round_trip_gives_identical_samples(tmp_path, norm, channels):
+    from wgan.models import MLPGenerator
+    from wgan.sampling import generate
+    gen = make_mlp_run(tmp_path / "run", norm, channels)
+    out = tmp_path / "g.safetensors"
+    info = export_generator(tmp_path / "run", out)
+    assert (info.arch, info.width, info.norm, info.channels) == ("mlp", 16, norm, channels)
+    loaded = load_generator(out)
+    assert isinstance(loaded, MLPGenerator) and not loaded.training
+    assert loaded.describe() == gen.describe()
+    for name, tensor in gen.state_dict().items():       # buffers too (BatchNorm1d running stats)
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+    z = torch.randn(6, Z_DIM)
+    with torch.no_grad():
+        assert torch.equal(loaded(z), gen(z))
+    assert torch.equal(generate(loaded, 5, seed=3), generate(gen, 5, seed=3))
+    # The checkpoint and the run directory rebuild the same network.
+    assert torch.equal(generate(load_generator(tmp_path / "run"), 5, seed=3), generate(gen, 5, seed=3))
+    # save_generator directly, and an fp16 export loads back as float32 close to it.
+    save_generator(gen, tmp_path / "direct.safetensors", step=7)
+    assert torch.equal(generate(load_generator(tmp_path / "direct.safetensors"), 5, seed=3), generate(gen, 5, seed=3))
+    save_generator(gen, tmp_path / "half.safetensors", fp16=True)
+    assert torch.allclose(generate(load_generator(tmp_path / "half.safetensors"), 5, seed=3),
+                          generate(gen, 5, seed=3), atol=1e-2)
+
+
+def test_mlp_export_metadata_names_its_arch_and_format_version_2(tmp_path):
+    gen = make_mlp_run(tmp_path / "run")
+    out = tmp_path / "g.safetensors"
+    export_generator(tmp_path / "run", out)
+    with safe_open(str(out), framework="pt") as handle:
+        meta = {k: json.loads(v) for k, v in handle.metadata().items()}
+    assert meta["format_version"] == 2
+    assert meta["generator"] == gen.describe() == {"arch": "mlp", "image_size": 16, "channels": 1, "z_dim": Z_DIM,
+                                                   "width": 16, "norm": "batch"}
+    info = model_info(out)
+    assert info.arch == "mlp" and "MLP generator (16 units)" in info.summary()
+    assert model_info(tmp_path / "run").arch == "mlp"
+    card = (tmp_path / "g.README.md").read_text()
+    assert "| architecture | MLP" in card and "| `model.g_arch` | mlp |" in card and "| `model.g_mlp_units` | 16 |" in card
+    assert "`model.g_width`" not in card                  # not used by the MLP
+    # A wgan that reads only version 1 (before the MLP generator) says to upgrade.
+    export.FORMAT_VERSION, saved = 1, export.FORMAT_VERSION
+    try:
+        with pytest.raises(ModelLoadError, match="export format version 2; this wgan reads versions up to 1: upgrade"):
+            load_generator(out)
+    finally:
+        export.FORMAT_VERSION = saved
+
+
+def test_dcgan_export_and_card_are_as_before_the_mlp_generator(run, tmp_path):
+    out = tmp_path / "g.safetensors"
+    info = export_generator(run[0], out)
+    with safe_open(str(out), framework="pt") as handle:
+        meta = {k: json.loads(v) for k, v in handle.metadata().items()}
+    assert meta["format_version"] == 1 and "arch" not in meta["generator"]
+    assert set(meta) == {"format", "format_version", "generator", "step", "dataset", "objective", "dtype",
+                         "wgan_version"}
+    card = (tmp_path / "g.README.md").read_text()
+    assert "architecture" not in card and "g_arch" not in card and "g_mlp_units" not in card
+    assert info.arch == "dcgan" and "MLP" not in info.summary()
+
+
+def test_checkpoint_without_generator_arch_loads_as_dcgan(tmp_path):
+    run_dir = tmp_path / "run"
+    gen = make_run(run_dir)
+    path = run_dir / "checkpoints" / "step_00000007.pt"
+    state = torch.load(path, weights_only=True)
+    state.pop("integrity", None)
+    del state["config"]["model"]["g_arch"], state["config"]["model"]["g_mlp_units"]   # a run from before them
+    save_checkpoint(str(run_dir), 7, state, keep=3)
+    z = torch.randn(2, Z_DIM)
+    with torch.no_grad():
+        assert torch.equal(load_generator(path)(z), gen(z))
+    state["config"]["model"]["g_arch"] = "resnet"
+    save_checkpoint(str(run_dir), 7, state, keep=3)
+    with pytest.raises(ModelLoadError, match="config has model.g_arch='resnet', not one of dcgan, mlp"):
+        load_generator(path)
+
+
+@pytest.mark.parametrize("generator, expected", [
+    ({"arch": "resnet", "image_size": 16, "channels": 1, "z_dim": Z_DIM, "width": 16, "norm": "batch"},
+     "generator arch must be one of dcgan, mlp, got 'resnet'"),
+    ({"arch": ["mlp"], "image_size": 16, "channels": 1, "z_dim": Z_DIM, "width": 16, "norm": "batch"},
+     "generator arch must be one of dcgan, mlp, got ['mlp']"),
+    ({"arch": "mlp", "image_size": 16, "channels": 1, "z_dim": Z_DIM, "width": 17, "norm": "batch"},
+     "mismatched shapes"),
+    ({"arch": "mlp", "image_size": 16, "channels": 1, "z_dim": Z_DIM, "width": 16, "norm": "group"},
+     "generator norm must be 'batch' or 'none'"),
+    ({"arch": "mlp", "image_size": 4096, "channels": 4, "z_dim": Z_DIM, "width": 2**31 - 1, "norm": "none"},
+     "cannot build a generator"),                       # on the meta device: refused before any allocation
+    ({"image_size": 16, "channels": 1, "z_dim": Z_DIM, "width": 16, "norm": "batch"},    # a DCGAN's header
+     "mismatched shapes"),
+])
+def test_bad_mlp_export_metadata_gives_one_clear_error(tmp_path, generator, expected):
+    gen = make_mlp_run(tmp_path / "run")
+    path = write_export(tmp_path / "bad.safetensors", gen.state_dict(), format_version=2, generator=generator)
+    with pytest.raises(ModelLoadError) as err:
+        load_generator(path)
+    message = str(err.value)
+    assert str(path) in message and expected in message and "\n" not in message

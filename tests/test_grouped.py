@@ -69,3 +69,12 @@ def test_runs_that_differ_in_shape_cannot_be_grouped(tiny_args, mnist_test):
     cfgs = [load_config(None, tiny_args), load_config(None, tiny_args + ["model.g_width=8"])]
     with pytest.raises(ValueError, match="model.g_width"):
         GroupedRuns(cfgs, mnist_test)
+
+
+def test_mlp_generators_are_refused_not_mis_grouped(tiny_args, mnist_test):
+    from wgan.models import MLPGenerator
+    with pytest.raises(TypeError, match="the MLP generator \\(model.g_arch=mlp\\) has Linear layers it cannot group"):
+        GroupedNet([MLPGenerator(16, 1, z_dim=8, width=16) for _ in range(2)])
+    cfgs = [load_config(None, tiny_args + ["model.g_arch=mlp", "model.g_mlp_units=16", extra]) for extra in RUNS[0]]
+    with pytest.raises(ValueError, match="groups DCGAN generators only .*got model.g_arch=mlp"):
+        GroupedRuns(cfgs, mnist_test)

@@ -244,6 +244,72 @@ def test_new_objectives_train_log_and_resume_bitwise(tmp_path, mnist_test, objec
             assert torch.equal(a[key], b[key]), key
 
 
+@pytest.mark.parametrize("norm, ema", [("none", 0.0), ("batch", 0.9)])
+def test_mlp_generator_trains_and_resumes_bitwise(tmp_path, mnist_test, norm, ema):
+    from wgan.models import Critic, MLPGenerator
+    common = ["model.g_arch=mlp", "model.g_mlp_units=16", f"model.g_norm={norm}", f"train.ema={ema}",
+              "train.n_critic=2", "train.steps=4", "log.checkpoint_every=2", "log.log_every=2", "log.sample_every=2"]
+    trainer = Trainer(tiny(tmp_path / "a", *common), mnist_test, echo=quiet)
+    assert isinstance(trainer.generator, MLPGenerator) and isinstance(trainer.critic, Critic)
+    assert (trainer.generator.width, trainer.generator.norm) == (16, norm)
+    before = [p.clone() for p in trainer.generator.parameters()]
+    result = trainer.run()
+    assert result.step == 4 and all(abs(r["em_distance"]) < 1 for r in read_metrics(tmp_path / "a" / "run"))
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))
+    assert os.path.isfile(os.path.join(tmp_path / "a" / "run", "samples", "step_00000004.png"))
+    train(tiny(tmp_path / "b", *common[:-4], "train.steps=2", *common[-3:]), mnist_test, echo=quiet)
+    messages = []
+    train(tiny(tmp_path / "b", *common), mnist_test, echo=messages.append)
+    assert any("resuming" in m for m in messages)
+    step_a, gen_a, critic_a, opt_a = _weights(tmp_path / "a" / "run")
+    step_b, gen_b, critic_b, opt_b = _weights(tmp_path / "b" / "run")
+    assert step_a == step_b == 4
+    assert "net.0.weight" in gen_a and gen_a["net.0.weight"].shape == (16, 8)     # Linear(z_dim, units)
+    for a, b in ((gen_a, gen_b), (critic_a, critic_b)):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.equal(a[key], b[key]), key
+    for key, state in opt_a["state"].items():
+        assert torch.equal(state["square_avg"], opt_b["state"][key]["square_avg"])
+    if ema:
+        ema_a = read_checkpoint(list_checkpoints(tmp_path / "a" / "run")[-1][1])["generator_ema"]
+        ema_b = read_checkpoint(list_checkpoints(tmp_path / "b" / "run")[-1][1])["generator_ema"]
+        assert all(torch.equal(ema_a[k], ema_b[k]) for k in ema_a)
+
+
+def test_changing_the_generator_arch_or_units_is_refused_on_resume(tmp_path, mnist_test):
+    from wgan.config import ConfigError
+    train(tiny(tmp_path, "train.steps=1", "model.g_arch=mlp", "model.g_mlp_units=16"), mnist_test, echo=quiet)
+    with pytest.raises(ConfigError, match="model.g_arch is 'dcgan' but the run .* was started with 'mlp'"):
+        train(tiny(tmp_path, "train.steps=2", "model.g_mlp_units=16"), mnist_test, echo=quiet)
+    with pytest.raises(ConfigError, match="model.g_mlp_units is 32 but the run .* was started with 16"):
+        train(tiny(tmp_path, "train.steps=2", "model.g_arch=mlp", "model.g_mlp_units=32"), mnist_test, echo=quiet)
+
+
+def test_a_run_from_before_the_generator_arch_key_resumes_as_dcgan(tmp_path, mnist_test):
+    import yaml
+
+    from wgan.checkpoint import save_checkpoint
+    from wgan.config import ConfigError
+    cfg = tiny(tmp_path, "train.steps=2", "log.checkpoint_every=2")
+    train(cfg, mnist_test, echo=quiet)
+    path = os.path.join(cfg.run.dir, "config.yaml")      # as the files of a run from before model.g_arch
+    with open(path) as handle:
+        tree = yaml.safe_load(handle)
+    del tree["model"]["g_arch"], tree["model"]["g_mlp_units"]
+    with open(path, "w") as handle:
+        yaml.safe_dump(tree, handle)
+    state = read_checkpoint(checkpoint_path(cfg.run.dir, 2))
+    state.pop("integrity", None)                           # save_checkpoint writes a new digest
+    del state["config"]["model"]["g_arch"], state["config"]["model"]["g_mlp_units"]
+    save_checkpoint(cfg.run.dir, 2, state, keep=3)
+    with pytest.raises(ConfigError, match="model.g_arch is 'mlp' but the run .* was started with 'dcgan'"):
+        train(tiny(tmp_path, "train.steps=3", "model.g_arch=mlp"), mnist_test, echo=quiet)
+    messages = []
+    assert train(tiny(tmp_path, "train.steps=3"), mnist_test, echo=messages.append).step == 3
+    assert any("resuming" in m and "step_00000002.pt" in m for m in messages)
+
+
 def test_old_train_spelling_of_machine_keys_still_works_with_one_note(tmp_path, mnist_test, capsys):
     import warnings
 

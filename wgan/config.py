@@ -23,6 +23,7 @@ from .objectives import OBJECTIVES
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "folder", "stacked_mnist")
 CRITIC_NORMS = ("none", "batch", "instance", "layer")
 GENERATOR_NORMS = ("batch", "none")
+GENERATOR_ARCHS = ("dcgan", "mlp")
 OPTIMIZERS = ("rmsprop", "adam")
 LR_DECAYS = ("none", "linear")
 DEVICES = ("auto", "cpu", "cuda")
@@ -136,7 +137,11 @@ class ModelConfig:
     z_dim: int = 100                    # length of the latent vector z ~ N(0, I)
     g_width: int = 64                   # generator width (DCGAN ngf): channels of its last hidden layer
     c_width: int = 64                   # critic width (DCGAN ndf): channels of its first layer
-    g_norm: str = "batch"               # generator normalisation: batch | none
+    g_norm: str = "batch"               # generator normalisation: batch | none (mlp: BatchNorm1d after each hidden
+                                        # linear map; the paper's MLP generator has none: set g_norm=none)
+    g_arch: str = "dcgan"               # generator: dcgan (transposed convolutions) | mlp (the WGAN paper's 4-layer
+                                        # ReLU MLP, section 4.3); the critic is the DCGAN critic either way
+    g_mlp_units: int = 512              # mlp only: hidden units of each of the MLP generator's 3 hidden layers
     c_norm: Optional[str] = None        # critic normalisation: none | batch | instance | layer; None = objective
                                         # default (batch; layer for the gradient penalties, none with spectral norm)
 
@@ -475,6 +480,8 @@ def validate(cfg: Config) -> None:
     _at_least("model.g_width", m.g_width, 1)
     _at_least("model.c_width", m.c_width, 1)
     _choice("model.g_norm", m.g_norm, GENERATOR_NORMS)
+    _choice("model.g_arch", m.g_arch, GENERATOR_ARCHS)
+    _at_least("model.g_mlp_units", m.g_mlp_units, 1)
     _choice("model.c_norm", m.c_norm, CRITIC_NORMS)
     _at_least("train.steps", t.steps, 1)
     _at_least("train.batch_size", t.batch_size, 1)
@@ -526,13 +533,18 @@ RESUMABLE_KEYS = ("train.steps", "train.ema", "data.root", "data.on_device")
 
 def resume_conflict(saved: dict, cfg: Config) -> Optional[tuple[str, Any, Any]]:
     """The first (key, saved value, new value) that a resume of a run saved as ``saved`` (a
-    ``to_dict()`` tree) with ``cfg`` may not change, or None when ``cfg`` continues that run."""
+    ``to_dict()`` tree) with ``cfg`` may not change, or None when ``cfg`` continues that run.
+
+    A key the saved config lacks was added to the schema after that run started (model.g_arch,
+    model.g_mlp_units): the run was trained with its default, so that is what it is compared as."""
     old, new = flat_config(saved), flat_config(cfg.to_dict())
+    defaults = flat_config(Config().to_dict())
     for key in sorted(set(old) | set(new)):
         if key in RESUMABLE_KEYS or key.split(".")[0] in RESUMABLE_SECTIONS:
             continue
-        if old.get(key) != new.get(key):
-            return key, old.get(key), new.get(key)
+        before = old[key] if key in old else defaults.get(key)
+        if before != new.get(key):
+            return key, before, new.get(key)
     return None
 
 

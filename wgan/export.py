@@ -4,8 +4,11 @@ An export holds the generator's ``state_dict`` tensors and, in the safetensors h
 metadata, everything needed to rebuild it. Every metadata value is a JSON document::
 
     format          "wgan-generator"        marks the file as ours
-    format_version  1                       bumped on incompatible changes
+    format_version  1 | 2                   bumped on incompatible changes (2: the generator names its arch)
     generator       {"image_size": 32, "channels": 1, "z_dim": 100, "width": 32, "norm": "batch"}
+                    (a DCGAN generator); the MLP generator (model.g_arch=mlp) adds "arch": "mlp",
+                    its "width" being the hidden units, and is written as format_version 2 so
+                    that a wgan which cannot build it says "upgrade wgan"
     step            4000                    generator steps the network was trained for
     dataset         "mnist"                 config data.name of the run
     objective       "wgan"                  config train.objective of the run
@@ -40,7 +43,7 @@ import torch
 
 from .checkpoint import CheckpointError, read_checkpoint
 from .files import write_bytes, write_failure, write_text
-from .models import Generator, count_parameters
+from .models import GENERATOR_ARCHS, Generator, count_parameters, make_generator
 from .rundir import RunDir
 from .devices import DeviceUnavailable, resolve_device
 
@@ -48,8 +51,9 @@ from .devices import DeviceUnavailable, resolve_device
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "mnist_generator.safetensors")
 
 FORMAT = "wgan-generator"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2                   # newest version read; a DCGAN generator is still written as 1
 GENERATOR_KEYS = ("image_size", "channels", "z_dim", "width", "norm")
+ARCH_FORMAT_VERSION = 2              # first version whose generator metadata may hold "arch"
 # A safetensors file starts with the header length (8 bytes, little endian) and then its
 # JSON header; a torch.save file is a zip archive; an old-style torch file a raw pickle.
 ZIP_MAGIC = b"PK\x03\x04"
@@ -89,10 +93,13 @@ class ModelInfo:
     dataset: Optional[str]          # config data.name of the run
     objective: Optional[str]        # config train.objective of the run
     dtype: str = "float32"          # storage precision of the weights
+    arch: str = "dcgan"             # generator architecture: dcgan | mlp (config model.g_arch)
 
     def generator_kwargs(self) -> dict:
-        """Keyword arguments of ``Generator`` (the same as ``Generator.describe()``)."""
-        return {key: getattr(self, key) for key in GENERATOR_KEYS}
+        """``describe()`` of the generator, what ``models.make_generator`` builds it from (a DCGAN's
+        has no "arch", as before the MLP generator existed; width is the MLP's hidden units)."""
+        kwargs = {key: getattr(self, key) for key in GENERATOR_KEYS}
+        return kwargs if self.arch == "dcgan" else {"arch": self.arch, **kwargs}
 
     def summary(self) -> str:
         """One human line, e.g. '32x32 px, 1 channel, z_dim 100, 4,000 training steps, mnist (wgan)'."""
@@ -101,17 +108,19 @@ class ModelInfo:
         origin = self.dataset or "dataset unknown"
         if self.objective:
             origin += f" ({self.objective})"
-        return f"{self.image_size}x{self.image_size} px, {channels}, z_dim {self.z_dim}, {steps}, {origin}"
+        arch = f", MLP generator ({self.width} units)" if self.arch == "mlp" else ""
+        return f"{self.image_size}x{self.image_size} px, {channels}, z_dim {self.z_dim}{arch}, {steps}, {origin}"
 
 
 # ------------------------------------------------------------------------------ writing
-def save_generator(generator: Generator, path: PathLike, *, step: Optional[int] = None,
+def save_generator(generator: torch.nn.Module, path: PathLike, *, step: Optional[int] = None,
                    dataset: Optional[str] = None, objective: Optional[str] = None,
                    fp16: bool = False) -> ModelInfo:
     """Write ``generator`` as a safetensors export (atomically, through ``files.write_bytes``).
 
     Args:
-        generator: the network; its ``describe()`` kwargs go into the metadata.
+        generator: the network (``models.Generator`` or ``models.MLPGenerator``); its
+            ``describe()`` kwargs go into the metadata.
         path: output file, conventionally ``*.safetensors``.
         step, dataset, objective: training facts recorded for the viewer and for provenance.
         fp16: store floating tensors as float16 (half the size; loaded back as float32).
@@ -136,7 +145,9 @@ def save_generator(generator: Generator, path: PathLike, *, step: Optional[int] 
                                      f"{'float16' if fp16 else 'float32'}; export without --fp16")
         tensors[name] = tensor.contiguous()
     kwargs = generator.describe()
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "generator": kwargs, "step": step,
+    # A DCGAN generator's file stays version 1, with the metadata and tensors wgan wrote before "arch" existed.
+    version = ARCH_FORMAT_VERSION if "arch" in kwargs else 1
+    meta = {"format": FORMAT, "format_version": version, "generator": kwargs, "step": step,
             "dataset": dataset, "objective": objective, "dtype": str(dtype).replace("torch.", ""),
             "wgan_version": __version__}
     blob = save(tensors, {key: json.dumps(value) for key, value in meta.items()})
@@ -225,8 +236,10 @@ def model_card(info: ModelInfo, *, config: Optional[dict] = None, metrics: Optio
                      f"pickle-free safetensors file.", ""]
     if notes:
         lines += [notes.strip(), ""]
-    lines += ["## Generator", "", "| key | value |", "| --- | --- |",
-              f"| image size | {info.image_size}x{info.image_size} |", f"| channels | {info.channels} |",
+    lines += ["## Generator", "", "| key | value |", "| --- | --- |"]
+    if info.arch == "mlp":      # a DCGAN card stays as it was before the MLP generator existed
+        lines.append("| architecture | MLP (3 hidden ReLU layers; width = hidden units) |")
+    lines += [f"| image size | {info.image_size}x{info.image_size} |", f"| channels | {info.channels} |",
               f"| z_dim | {info.z_dim} |", f"| width | {info.width} |", f"| norm | {info.norm} |",
               f"| stored as | {info.dtype} (loaded as float32) |"]
     if parameters is not None:
@@ -240,7 +253,13 @@ def model_card(info: ModelInfo, *, config: Optional[dict] = None, metrics: Optio
         objective = OBJECTIVES.get((config.get("train") or {}).get("objective"))
         unused = set() if objective is None else {       # settings the objective does not use
             key for key, used in (("clip", objective.clips_weights), ("gp_lambda", objective.has_penalty)) if not used}
-        for section, key in CARD_CONFIG_KEYS:
+        model = config.get("model") if isinstance(config.get("model"), dict) else {}
+        keys = CARD_CONFIG_KEYS
+        if model.get("g_arch", "dcgan") == "mlp":          # g_width shapes only the DCGAN generator
+            unused.add("g_width")
+            at = CARD_CONFIG_KEYS.index(("model", "g_width"))
+            keys = keys[:at] + (("model", "g_arch"), ("model", "g_mlp_units")) + keys[at:]
+        for section, key in keys:
             value = config.get(section, {}).get(key) if isinstance(config.get(section), dict) else None
             if key in unused:
                 continue
@@ -310,9 +329,18 @@ def _show(value, limit: int = 60) -> str:
 
 
 def _check_kwargs(path: str, kwargs) -> dict:
+    """``kwargs`` of a generator as ``ModelInfo`` fields (arch included), or ModelLoadError."""
+    if isinstance(kwargs, dict) and "arch" in kwargs:
+        arch = kwargs["arch"]
+        if not isinstance(arch, str) or arch not in GENERATOR_ARCHS:
+            raise ModelLoadError(f"{path}: generator arch must be one of {', '.join(GENERATOR_ARCHS)}, got "
+                                 f"{_show(arch)}; upgrade wgan or re-export the model with scripts/export.py")
+        kwargs = {key: value for key, value in kwargs.items() if key != "arch"}
+    else:
+        arch = "dcgan"
     if not isinstance(kwargs, dict) or set(kwargs) != set(GENERATOR_KEYS):
-        raise ModelLoadError(f"{path}: the 'generator' metadata must name exactly {', '.join(GENERATOR_KEYS)}; "
-                             f"got {_show(kwargs)}; re-export the model with scripts/export.py")
+        raise ModelLoadError(f"{path}: the 'generator' metadata must name exactly {', '.join(GENERATOR_KEYS)} "
+                             f"(and optionally arch); got {_show(kwargs)}; re-export the model with scripts/export.py")
     limits = {"image_size": (16, MAX_IMAGE_SIZE), "channels": (1, MAX_CHANNELS), "z_dim": (1, MAX_INT),
               "width": (1, MAX_INT)}
     for key, (low, high) in limits.items():
@@ -323,7 +351,7 @@ def _check_kwargs(path: str, kwargs) -> dict:
         raise ModelLoadError(f"{path}: generator image_size must be a power of two, got {kwargs['image_size']}")
     if not isinstance(kwargs["norm"], str):
         raise ModelLoadError(f"{path}: generator norm must be a string, got {_show(kwargs['norm'])}")
-    return kwargs
+    return {**kwargs, "arch": arch}
 
 
 def _check_facts(path: str, step, dataset, objective, dtype="float32") -> None:
@@ -338,13 +366,13 @@ def _check_facts(path: str, step, dataset, objective, dtype="float32") -> None:
         raise ModelLoadError(f"{path}: its dtype must be one of {', '.join(DTYPES)}, got {_show(dtype)}")
 
 
-def _build(path: str, kwargs: dict, tensors: dict, device: torch.device) -> Generator:
+def _build(path: str, kwargs: dict, tensors: dict, device: torch.device) -> torch.nn.Module:
     """A generator of ``kwargs`` holding ``tensors``; shapes are checked before any allocation."""
     try:
         # On the meta device the network has shapes but no storage, so a header claiming a
         # huge width costs nothing before the mismatch with the stored tensors is found.
         with torch.device("meta"):
-            generator = Generator(**kwargs)
+            generator = make_generator(**kwargs)
     except (TypeError, ValueError, RuntimeError, OverflowError) as err:  # e.g. a storage size overflow
         reason = str(err).splitlines()[0][:120] if str(err) else err.__class__.__name__
         raise ModelLoadError(f"{path}: cannot build a generator from {_show(kwargs, 200)}: {reason}") from None
@@ -434,10 +462,19 @@ def _checkpoint_model(path: str, state: dict, weights: str = "average") -> tuple
         if channels.numel() != 1 or channels.dtype not in INT_TYPES:
             raise ModelLoadError(f"{path}: the checkpoint's channels entry is not one whole number")
         channels = int(channels)
+    # model.g_arch is absent from the configs of runs started before the MLP generator existed.
+    model = config.get("model") if isinstance(config, dict) else None
+    arch = model.get("g_arch", "dcgan") if isinstance(model, dict) else "dcgan"
+    if not isinstance(arch, str) or arch not in GENERATOR_ARCHS:
+        raise ModelLoadError(f"{path}: the checkpoint's config has model.g_arch={_show(arch)}, not one of "
+                             f"{', '.join(GENERATOR_ARCHS)}")
+    width_key = "g_mlp_units" if arch == "mlp" else "g_width"
     kwargs = {"image_size": _config_value(path, config, "data", "image_size", int), "channels": channels,
               "z_dim": _config_value(path, config, "model", "z_dim", int),
-              "width": _config_value(path, config, "model", "g_width", int),
+              "width": _config_value(path, config, "model", width_key, int),
               "norm": _config_value(path, config, "model", "g_norm", str)}
+    if arch != "dcgan":
+        kwargs["arch"] = arch
     kwargs = _check_kwargs(path, kwargs)
     # The weight average (train.ema) is the generator a run samples and evaluates with.
     tensors = state.get("generator_ema", state["generator"]) if weights == "average" else state["generator"]

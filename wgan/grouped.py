@@ -11,8 +11,9 @@ The update is Algorithm 1 of ``wgan/step.py`` unchanged. The objective's losses 
 all ``B*K`` scores, so each run's gradient arrives divided by K; ``GroupedRMSprop`` multiplies it
 back (exact when K is a power of two) and applies each run's own learning rate, and
 ``GroupedClip`` clips each run to its own c. What this prototype covers: weight clipping
-(``wgan``) with RMSprop; penalties and spectral norm act on whole tensors and would need per-run
-versions. ``scripts/sweep_benchmark.py`` measures it against the runs alone.
+(``wgan``) with RMSprop and DCGAN generators; penalties and spectral norm act on whole tensors
+and would need per-run versions, and the MLP generator (``model.g_arch=mlp``) would need its
+Linear layers grouped (a batched matmul), which is not written: both are refused. ``scripts/sweep_benchmark.py`` measures it against the runs alone.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class GroupedNet(nn.Module):
 
     def __init__(self, models: Sequence[nn.Module]):
         super().__init__()
+        if any(isinstance(m, nn.Linear) for model in models for m in model.modules()):
+            raise TypeError("GroupedNet groups DCGAN convolutional networks only; the MLP generator "
+                            "(model.g_arch=mlp) has Linear layers it cannot group: train those runs alone")
         self.k = len(models)
         self.is_generator = hasattr(models[0], "z_dim")
         self.z_dim = getattr(models[0], "z_dim", None)
@@ -195,6 +199,9 @@ class GroupedRuns:
         objective = get_objective(c0.train.objective, c0.train)
         if not objective.clips_weights or objective.has_penalty or c0.train.optimizer != "rmsprop":
             raise ValueError("the grouped prototype trains weight clipping (objective wgan) with RMSprop only")
+        if c0.model.g_arch != "dcgan":
+            raise ValueError(f"the grouped prototype groups DCGAN generators only (model.g_arch=dcgan), got "
+                             f"model.g_arch={c0.model.g_arch}; train MLP-generator runs alone")
         self.cfgs, self.k = list(cfgs), len(cfgs)
         self.device = device or resolve_device(c0.system.device)
         if self.device.type == "cuda":

@@ -1,9 +1,14 @@
-"""DCGAN generator and critic for any power-of-two image size and channel count.
+"""DCGAN generator and critic for any power-of-two image size and channel count, and the WGAN
+paper's fully connected generator (``model.g_arch=mlp``).
 
 Both networks double (generator) or halve (critic) the spatial size once per layer between
 4x4 and the image size, so a 64x64 model has four strided layers, a 16x16 model two. Widths
 follow DCGAN: with width ``w`` the layer at spatial size ``s`` has ``w * image_size / s / 2``
 channels (64x64, w=64: 512 at 4x4, 256 at 8x8, 128 at 16x16, 64 at 32x32).
+
+``MLPGenerator`` is the generator of the paper's section 4.3 (figure 6) and of the official
+code's ``mlp_G``: three hidden ReLU layers of 512 units and a linear map to the image, Tanh,
+reshaped to C x H x W. The critic stays the DCGAN critic whatever the generator.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import torch
 from torch import nn
 
 CRITIC_NORMS = ("none", "batch", "instance", "layer")
+GENERATOR_ARCHS = ("dcgan", "mlp")
 
 
 def _check_size(image_size: int) -> int:
@@ -37,7 +43,7 @@ def _critic_norm(kind: str, channels: int) -> nn.Module:
 
 
 def init_weights(module: nn.Module) -> None:
-    """DCGAN init: conv N(0, 0.02); norm gamma N(1, 0.02), beta 0."""
+    """DCGAN init: conv and linear weights N(0, 0.02), biases 0; norm gamma N(1, 0.02), beta 0."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)
@@ -85,6 +91,63 @@ class Generator(nn.Module):
                 "width": self.width, "norm": self.norm}
 
 
+class MLPGenerator(nn.Module):
+    """z (N x z_dim) -> images (N x channels x image_size x image_size) in [-1, 1], fully connected.
+
+    The paper's MLP generator (section 4.3, figure 6; the official code's ``mlp_G``): Linear(z_dim,
+    width), ReLU, two more Linear(width, width), ReLU, then Linear(width, channels * size * size)
+    and Tanh, reshaped to an image. ``width`` is the hidden units (the paper's 512). With
+    ``norm="batch"`` each hidden linear map is followed by BatchNorm1d before its ReLU (and has
+    no bias, as DCGAN's normalised convolutions); ``norm="none"`` is the paper's network.
+    """
+
+    HIDDEN_LAYERS = 3
+
+    def __init__(self, image_size: int = 64, channels: int = 1, z_dim: int = 100,
+                 width: int = 512, norm: str = "none"):
+        super().__init__()
+        if norm not in ("batch", "none"):
+            raise ValueError(f"generator norm must be 'batch' or 'none', got '{norm}'")
+        _check_size(image_size)       # the same sizes as the DCGAN models (and the same critic)
+        self.image_size, self.channels, self.z_dim = image_size, channels, z_dim
+        self.width, self.norm = width, norm
+        layers: list[nn.Module] = []
+        features = z_dim
+        for _ in range(self.HIDDEN_LAYERS):
+            layers += [nn.Linear(features, width, bias=norm == "none"),
+                       nn.BatchNorm1d(width) if norm == "batch" else nn.Identity(),
+                       nn.ReLU(True)]
+            features = width
+        layers += [nn.Linear(features, channels * image_size * image_size), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        # The package's DCGAN init, which already covers nn.Linear: the DCGAN paper initialises
+        # "all weights" from N(0, 0.02) and its generator's first layer is such a linear map, so
+        # DCGAN init for a linear layer is weight N(0, 0.02), bias 0 (and BatchNorm1d gamma
+        # N(1, 0.02), beta 0, as BatchNorm2d). The official WGAN code's weights_init matches only
+        # the class names Conv and BatchNorm, so its mlp_G kept PyTorch's default (uniform, scaled
+        # by 1/sqrt(fan_in)) Linear init; one init policy for every generator keeps a dcgan-vs-mlp
+        # comparison about the architecture rather than the initialisation.
+        init_weights(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.net(z.reshape(z.shape[0], self.z_dim))
+        return x.view(z.shape[0], self.channels, self.image_size, self.image_size)
+
+    def describe(self) -> dict:
+        return {"arch": "mlp", "image_size": self.image_size, "channels": self.channels, "z_dim": self.z_dim,
+                "width": self.width, "norm": self.norm}
+
+
+def make_generator(arch: str = "dcgan", **kwargs) -> nn.Module:
+    """The generator of ``describe()`` output: ``arch`` (absent in a DCGAN's, which predates it)
+    picks the class, the other keys are its constructor's arguments."""
+    if arch == "dcgan":
+        return Generator(**kwargs)
+    if arch == "mlp":
+        return MLPGenerator(**kwargs)
+    raise ValueError(f"generator arch must be one of {', '.join(GENERATOR_ARCHS)}, got '{arch}'")
+
+
 class Critic(nn.Module):
     """images (N x channels x image_size x image_size) -> scores (N,); no sigmoid."""
 
@@ -116,10 +179,13 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def build_models(cfg, channels: int) -> tuple[Generator, Critic]:
-    """Generator and critic for a validated Config and a dataset's channel count."""
+def build_models(cfg, channels: int) -> tuple[nn.Module, Critic]:
+    """Generator (``model.g_arch``) and critic for a validated Config and a dataset's channel count."""
     m = cfg.model
     size = cfg.data.image_size
-    gen = Generator(size, channels, m.z_dim, m.g_width, m.g_norm)
+    if m.g_arch == "mlp":
+        gen: nn.Module = MLPGenerator(size, channels, m.z_dim, m.g_mlp_units, m.g_norm)
+    else:
+        gen = Generator(size, channels, m.z_dim, m.g_width, m.g_norm)
     critic = Critic(size, channels, m.c_width, m.c_norm)
     return gen, critic
