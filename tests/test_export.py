@@ -469,8 +469,8 @@ def test_mlp_export_round_trip_gives_identical_samples(tmp_path, norm, channels)
     save_generator(gen, tmp_path / "direct.safetensors", step=7)
     assert torch.equal(generate(load_generator(tmp_path / "direct.safetensors"), 5, seed=3), generate(gen, 5, seed=3))
     save_generator(gen, tmp_path / "half.safetensors", fp16=True)
-    assert torch.allclose(generate(load_generator(tmp_path / "half.safetensors"), 5, seed=3),
-                          generate(gen, 5, seed=3), atol=1e-2)
+    half = generate(load_generator(tmp_path / "half.safetensors"), 5, seed=3).float()
+    assert (half - generate(gen, 5, seed=3).float()).abs().max() <= 0.02 * (1 if half.max() <= 1 else 255)
 
 
 def test_mlp_export_metadata_names_its_arch_and_format_version_2(tmp_path):
