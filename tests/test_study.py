@@ -31,6 +31,13 @@ def test_the_full_grid_is_216_distinct_runs_with_each_objectives_rates(tmp_path)
             assert cfg.model.g_norm == "batch" and cfg.model.c_norm == OBJECTIVES[cfg.train.objective].critic_norm
     first = plan.runs[0]
     assert first.name == "wgan,dcgan,lr_scale=0.5,n_critic=1,seed=0"
+    # Seed slowest, architecture fastest: half the runs (a shard, a stopped study) hold every cell.
+    assert [dict(r.swept)["train.seed"] for r in plan.runs] == ["0"] * 108 + ["1"] * 108
+    assert plan.runs[1].name == "wgan,nonorm,lr_scale=0.5,n_critic=1,seed=0"
+    for i in range(2):
+        shard = [dict(r.swept) for r in plan.runs if r.index % 2 == i]
+        assert {d["objective"] for d in shard} == set(OBJECTIVE_NAMES)
+        assert {d["arch"] for d in shard} == set(ARCHITECTURES)
     assert plan.keys == ["objective", "arch", "lr_scale", "train.lr", "train.n_critic", "train.seed"]
     assert set(OBJECTIVE_NAMES) == {dict(r.swept)["objective"] for r in plan.runs}
     assert set(ARCHITECTURES) == {dict(r.swept)["arch"] for r in plan.runs}
@@ -40,15 +47,14 @@ def test_a_tiny_study_trains_and_its_summary_carries_the_labels(tmp_path, tiny_a
     from helpers import SHORT
 
     plan = plan_study(str(tmp_path / "study"), steps=4, extra=[*tiny_args, *SHORT, "log.eval_every=0"],
-                      objectives=["wgan", "gan"], archs=["dcgan", "nonorm"], lr_scales=[1.0], n_critic=[1],
+                      objectives=["wgan", "gan"], archs=["dcgan", "nonorm", "mlp"], lr_scales=[1.0], n_critic=[1],
                       seeds=[0])
     result = run_sweep(plan, SweepOptions(evaluate=False, progress=False), ConcurrentExecutor(2), echo=lambda _: None)
     assert result.exit_code == 0
     rows = read_summary(os.path.join(plan.out, "summary.csv"))
     assert [(r["objective"], r["arch"], r["lr_scale"], r["status"]) for r in rows] == [
-        ("wgan", "dcgan", "1", "finished"), ("wgan", "nonorm", "1", "finished"),
-        ("gan", "dcgan", "1", "finished"), ("gan", "nonorm", "1", "finished")]
-    assert rows[2]["train.lr"] == "0.0002" and rows[0]["train.n_critic"] == "1"
+        (o, a, "1", "finished") for o in ("wgan", "gan") for a in ("dcgan", "nonorm", "mlp")]
+    assert rows[3]["train.lr"] == "0.0002" and rows[0]["train.n_critic"] == "1"
 
 
 def test_bad_study_input_is_one_line(tmp_path, capsys):

@@ -81,8 +81,16 @@ def plan_study(out: str, steps: int = STEPS, shard: tuple[int, int] = (0, 1), ex
                 run.cfg.run.dir = os.path.join(out, name)
             run.overrides = tuple(o for o in run.overrides if not o.startswith("run.dir=")) + (
                 f"run.dir={os.path.join(out, name)}",)
-            run.index = len(runs)
             runs.append(run)
+    # Seed slowest, then n_critic, rate, objective, architecture: a study stopped part-way (or one
+    # shard of it) holds every objective and architecture, its first seed before the second.
+    place = {k: {v: i for i, v in enumerate(vals)} for k, vals in (
+        ("objective", objectives), ("arch", archs), ("lr_scale", [f"{x:g}" for x in lr_scales]),
+        ("train.n_critic", [str(n) for n in n_critic]), ("train.seed", [str(x) for x in seeds]))}
+    order = ("train.seed", "train.n_critic", "lr_scale", "objective", "arch")
+    runs.sort(key=lambda r: tuple(place[k][dict(r.swept)[k]] for k in order))
+    for index, run in enumerate(runs):
+        run.index = index
     axes = [Axis("objective", tuple(objectives)), Axis("arch", tuple(archs)),
             Axis("lr_scale", tuple(f"{s:g}" for s in lr_scales)), Axis("train.lr", ()),
             Axis("train.n_critic", tuple(str(n) for n in n_critic)), Axis("train.seed", tuple(str(s) for s in seeds))]
