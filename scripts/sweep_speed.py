@@ -119,10 +119,10 @@ def _tensors_equal(a, b) -> bool:
     return a == b
 
 
-def same(root: str, steps: int = 20) -> list[dict]:
+def same(root: str, steps: int = 20, extra: tuple = (), modes: tuple = ("false", "true")) -> list[dict]:
     checks = []
-    for deterministic in ("false", "true"):
-        grid = parse_grid(["system.precision=fp32", "system.channels_last=true", f"system.deterministic={deterministic}",
+    for deterministic in modes:
+        grid = parse_grid([*extra, "system.precision=fp32", "system.channels_last=true", f"system.deterministic={deterministic}",
                            f"train.steps={steps}", "log.log_every=1", "log.sample_every=100000",
                            "log.checkpoint_every=100000", "train.lr=5e-5,2e-4", "train.seed=0,1"])
         grid.config = RECIPES["mnist"]
@@ -148,11 +148,11 @@ def same(root: str, steps: int = 20) -> list[dict]:
             bitwise &= all(_tensors_equal(ca.get(key), cb.get(key))
                           for key in ("generator", "generator_ema", "critic", "opt_g", "opt_c"))
             streams &= all(_tensors_equal(ca["rng"][key], cb["rng"][key]) for key in ("noise", "sampler"))
-        check = {"deterministic": deterministic == "true", "runs": 4, "steps": steps,
+        check = {"overrides": list(extra), "deterministic": deterministic == "true", "runs": 4, "steps": steps,
                  "max_relative_loss_diff": worst, "per_step": per_step,
                  "final_weights_bitwise_equal": bitwise, "data_and_noise_states_equal": streams}
         checks.append(check)
-        print(f"fp32, deterministic={deterministic}: 4 concurrent runs vs alone, {steps} steps: largest relative "
+        print(f"{' '.join(extra) or 'configs/mnist.yaml'}: fp32, deterministic={deterministic}: 4 concurrent runs vs alone, {steps} steps: largest relative "
               f"loss difference {worst:.2e}; final weights bitwise equal: {bitwise}; data sampler and noise "
               f"states equal: {streams}", flush=True)
     return checks
@@ -167,7 +167,9 @@ def main() -> int:
     parser.add_argument("--precisions", default="tf32,bf16")
     parser.add_argument("--root", default="runs/sweep_speed", help="scratch folder for the run directories")
     parser.add_argument("--out", help="write the rows as JSON here")
-    args = parser.parse_args()
+    parser.add_argument("--modes", default="false,true", help="same: system.deterministic values to check")
+    parser.add_argument("overrides", nargs="*", help="same: overrides for every run (e.g. another objective)")
+    args = parser.parse_intermixed_args()
     if not torch.cuda.is_available():
         print("no CUDA device: this benchmark measures the GPU path", file=sys.stderr)
         return 2
@@ -177,7 +179,7 @@ def main() -> int:
         result = speed([int(k) for k in args.k.split(",")], args.steps, args.recipes.split(","),
                        args.precisions.split(","), args.root)
     else:
-        result = same(args.root)
+        result = same(args.root, extra=tuple(args.overrides), modes=tuple(args.modes.split(",")))
     if args.out:
         write_json(args.out, {"card": card, "torch": torch.__version__, "what": args.what, "rows": result})
     return 0

@@ -17,8 +17,25 @@ import torch
 Step = Callable[[], object]
 
 
+def _own_stream() -> "torch.cuda.Stream | None":
+    """The current stream if the caller chose one (not the default stream), else None.
+
+    A caller that runs several trainers on their own streams (the sweep's ConcurrentExecutor)
+    must warm up, capture and replay each on its own stream: cuBLAS workspaces are kept per
+    (handle, stream), so graphs captured on one shared side stream would share one workspace,
+    and their replays on concurrent streams would overwrite each other's (measured: spectrally
+    normalised critics and MLP generators, which call cuBLAS, stopped learning).
+    """
+    current = torch.cuda.current_stream()
+    return None if current == torch.cuda.default_stream() else current
+
+
 def warm_up(step: Step) -> None:
-    """Run ``step`` eagerly on a side stream, as capture requires of the work before it."""
+    """Run ``step`` eagerly on a side stream, as capture requires of the work before it: the
+    caller's own stream if it chose one, else a fresh one."""
+    if _own_stream() is not None:
+        step()
+        return
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
@@ -35,10 +52,11 @@ def capture(steps: Sequence[Step], thread_local: bool = False) -> list[torch.cud
     """
     torch.cuda.synchronize()
     mode = "thread_local" if thread_local else "global"
+    stream = _own_stream()          # None: torch.cuda.graph's own side stream
     graphs = []
     for step in steps:
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, capture_error_mode=mode):
+        with torch.cuda.graph(graph, stream=stream, capture_error_mode=mode):
             step()
         graphs.append(graph)
     torch.cuda.synchronize()
