@@ -566,6 +566,11 @@ class ConcurrentExecutor:
                         self._active.append(self._start(run, hooks))
                     except RUN_ERRORS as err:
                         yield RunOutcome(run.name, "failed", run.done_steps(), 0.0, reason=_first_line(err))
+                    except RuntimeError as err:
+                        if "out of memory" not in str(err):
+                            raise
+                        yield RunOutcome(run.name, "failed", run.done_steps(), 0.0,
+                                         reason=f"{_first_line(err)}; lower --parallel")
                 self.peak_parallel = max(self.peak_parallel, len(self._active))
                 for slot in list(self._active):
                     outcome = self._advance(slot, hooks)
