@@ -19,5 +19,5 @@ def test_notebook_example_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(REPO)
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "torch.Size([16, 1, 32, 32])" in out
+    assert "torch.Size([16, 1, 16, 16])" in out
     assert re.search(r"^20 -?\d+\.\d+$", out, re.M)
