@@ -23,8 +23,8 @@ def _own_stream() -> "torch.cuda.Stream | None":
     A caller that runs several trainers on their own streams (the sweep's ConcurrentExecutor)
     must warm up, capture and replay each on its own stream: cuBLAS workspaces are kept per
     (handle, stream), so graphs captured on one shared side stream would share one workspace,
-    and their replays on concurrent streams would overwrite each other's (measured: spectrally
-    normalised critics and MLP generators, which call cuBLAS, stopped learning).
+    and their replays on concurrent streams would overwrite each other's: spectrally normalised
+    critics, whose matrix-vector products run on cuBLAS, stopped learning (README "Sweeps").
     """
     current = torch.cuda.current_stream()
     return None if current == torch.cuda.default_stream() else current
