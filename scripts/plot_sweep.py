@@ -14,27 +14,14 @@ goes to --out (default RUN_DIR/METRIC[_by_X[_Y]].png). Needs matplotlib (pip ins
 """
 
 import argparse
-import glob
 import io
 import os
 import sys
 
 from wgan.files import atomic_write
-from wgan.sweep import SUMMARY_COLUMNS, read_summary
+from wgan.sweep import SUMMARY_COLUMNS, read_sweep_rows
 
-SUMMARY_GLOBS = ("summary.csv", "summary.shard-*-of-*.csv")
-
-
-def read_rows(sweep_dir: str) -> list[dict]:
-    """Every run's row from the sweep's summary file(s); one row per run name (finished wins)."""
-    rows: dict = {}
-    for pattern in SUMMARY_GLOBS:
-        for path in sorted(glob.glob(os.path.join(glob.escape(sweep_dir), pattern))):
-            for row in read_summary(path):
-                name = row.get("name", "")
-                if name not in rows or row.get("status") == "finished":
-                    rows[name] = row
-    return list(rows.values())
+read_rows = read_sweep_rows      # every run's row, shard summaries merged
 
 
 def swept_keys(rows: list[dict]) -> list[str]:

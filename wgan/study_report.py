@@ -40,7 +40,6 @@ computed from the numbers above, ``no data`` when a group it compares is empty.
 
 from __future__ import annotations
 
-import glob
 import io
 import json
 import math
@@ -55,7 +54,7 @@ import numpy as np
 from .commandline import OneLineParser, fail, parse
 from .files import atomic_write, write_text
 from .rundir import RunDir
-from .sweep import SUMMARY_COLUMNS, read_summary
+from .sweep import SUMMARY_COLUMNS, read_sweep_rows
 
 DIVERGED_FID = 100.0            # classifier FID above this: the run diverged (and counts as this)
 THRESHOLDS = (20.0, 10.0)       # "reaches FID < t": the fractions of Lucic et al.'s Figure 5
@@ -74,7 +73,6 @@ OBJECTIVE_ORDER = ("wgan", "wgan-gp", "wgan-lp", "wgan-sn", "hinge", "gan")
 ARCH_ORDER = ("dcgan", "nonorm", "mlp")
 NOT_EM = ("gan", "hinge")       # their em_distance column is their discriminator's gap, not an EM estimate
 NONFINITE_REASON = re.compile(r"nan|inf|non-?finite", re.IGNORECASE)
-SUMMARY_GLOBS = ("summary.csv", "summary.shard-*-of-*.csv")
 
 VERDICT_RULES = {
     1: "supported if wgan's share of settings with FID < 20 is at least 0.5 and at least 0.25 above gan's and "
@@ -114,23 +112,11 @@ def finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def read_rows(study_dir: str) -> list[dict]:
-    """Every run's summary row (summary.csv and its shards); one per name, a finished row winning."""
-    rows: dict = {}
-    for pattern in SUMMARY_GLOBS:
-        for path in sorted(glob.glob(os.path.join(glob.escape(study_dir), pattern))):
-            for row in read_summary(path):
-                name = row.get("name", "")
-                if name not in rows or row.get("status") == "finished":
-                    rows[name] = row
-    return list(rows.values())
-
-
 def require_rows(study_dir: str, what: str = "study") -> list[dict]:
-    """``read_rows``, refusing a folder without a summary."""
+    """``sweep.read_sweep_rows``, refusing a folder without a summary."""
     if not os.path.isdir(study_dir):
         raise StudyError(f"{what} folder '{study_dir}' does not exist; pass the --out folder of the {what}'s sweep")
-    rows = read_rows(study_dir)
+    rows = read_sweep_rows(study_dir)
     if not rows:
         raise StudyError(f"'{study_dir}' has no summary.csv (nor summary.shard-*-of-*.csv) with runs; pass the "
                          f"--out folder of the {what}'s sweep, where wgan-sweep writes summary.csv")
@@ -548,7 +534,7 @@ def build_report(study_dir: str, stacked_dir: str | None = None, fid_file: str |
     stacked = stacked_stats(stacked_runs) if stacked_runs is not None else None
     verdicts = [verdict_sensitivity(stats), verdict_mode_collapse(stats, stacked), verdict_em_tracks(stats),
                 verdict_batchnorm_free(arch)]
-    return {"study": os.path.basename(os.path.normpath(study_dir)), "swept": swept_columns(read_rows(study_dir)),
+    return {"study": os.path.basename(os.path.normpath(study_dir)), "swept": swept_columns(read_sweep_rows(study_dir)),
             "rules": {"diverged_fid": DIVERGED_FID, "thresholds": list(THRESHOLDS),
                       "min_spearman_points": MIN_SPEARMAN_POINTS, "class_kl_max": CLASS_KL_MAX,
                       "mode_coverage_min": MODE_COVERAGE_MIN, "good_spearman": GOOD_SPEARMAN},

@@ -28,6 +28,7 @@ Run names (``run_names``): the swept keys' last components with their values, e.
 from __future__ import annotations
 
 import csv
+import glob
 import hashlib
 import io
 import itertools
@@ -65,6 +66,7 @@ RUN_OVERRIDES = ("log.progress=false",)
 STATUSES = ("finished", "failed", "interrupted", "pending")
 SUMMARY_COLUMNS = ("name", "overrides", "status", "wall_s", "step", "em_distance", "fid", "classifier_fid",
                    "class_kl", "classes_covered", "eval_samples", "reason")
+SUMMARY_GLOBS = ("summary.csv", "summary.shard-*-of-*.csv")   # a sweep's summary and its shards'
 METRIC_COLUMNS = ("fid", "classifier_fid", "class_kl", "classes_covered")
 SWEEP_FILE_KEYS = ("config", "overrides", "grid")
 MAX_NAME = 200                # bytes of a run directory's name (filesystems allow 255)
@@ -492,6 +494,19 @@ def write_summaries(plan: SweepPlan, outcomes: dict[str, RunOutcome]) -> tuple[s
         lines.append("| " + " | ".join(row[c].replace("|", "\\|") for c in shown) + " |")
     write_text(md_path, "\n".join(lines) + "\n")
     return csv_path, md_path
+
+
+def read_sweep_rows(sweep_dir: str) -> list[dict]:
+    """Every run's row from a sweep folder's summary files (``summary.csv`` and the shards'),
+    one row per run name, a finished row winning over an unfinished one."""
+    rows: dict = {}
+    for pattern in SUMMARY_GLOBS:
+        for path in sorted(glob.glob(os.path.join(glob.escape(sweep_dir), pattern))):
+            for row in read_summary(path):
+                name = row.get("name", "")
+                if name not in rows or row.get("status") == "finished":
+                    rows[name] = row
+    return list(rows.values())
 
 
 def read_summary(path: str) -> list[dict]:
