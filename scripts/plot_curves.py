@@ -18,6 +18,7 @@ import sys
 
 from wgan.files import atomic_write
 from wgan.rundir import RunDir, read_metrics_file
+from wgan.study_report import average_ranks, spearman_by_ranks
 
 
 def read_rows(path: str) -> list[dict]:
@@ -42,28 +43,10 @@ def read_fid(path: str) -> list[tuple[float, float]]:
     return [tuple(float(v) for v in line.split()[:2]) for line in text.splitlines() if line.strip()]
 
 
-def ranks(values: list[float]) -> list[float]:
-    """Ranks 1..n, ties sharing their average rank."""
-    order = sorted(range(len(values)), key=values.__getitem__)
-    out = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            out[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return out
-
-
-def spearman(x: list[float], y: list[float]) -> float:
-    """Spearman's rank correlation: Pearson's correlation of the ranks (a few lines, so that
-    scipy need not become a dependency for one statistic)."""
-    rx, ry = ranks(x), ranks(y)
-    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    return cov / (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
+# Spearman's rho as the Pearson correlation of average ranks (ties share their average rank):
+# the study report's implementation, so that the two scripts cannot disagree.
+ranks = average_ranks
+spearman = spearman_by_ranks
 
 
 def em_at(em: list[tuple[int, float]], step: float) -> float:
@@ -100,6 +83,7 @@ def main(argv=None) -> int:
     title = args.title
     if len(fid) >= 3:
         rho = spearman([em_at(em, s) for s, _ in fid], [v for _, v in fid])
+    if len(fid) >= 3 and rho is not None:      # None: one side constant, no correlation defined
         print(f"Spearman rank correlation, EM estimate vs FID over {len(fid)} points: {rho:.3f}")
         title += f"\nSpearman(EM, FID) = {rho:.2f} over {len(fid)} checkpoints"
     ax.set_title(title)
