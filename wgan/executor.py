@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+import torch
+
 from .checkpoint import CheckpointError, list_checkpoints
 from .config import Config, ConfigError, escape_controls
 from .data import DatasetNotFound, ImageDataset
@@ -75,6 +77,8 @@ class RunOutcome:
 
 # Errors that end one run and not the sweep: each has a one-line message.
 RUN_ERRORS = (ConfigError, CheckpointError, RunDirError, DatasetNotFound)
+# ...and what else ends one run of several sharing a GPU: running out of its memory.
+RUN_FAILURES = (*RUN_ERRORS, torch.cuda.OutOfMemoryError)
 
 
 @dataclass
@@ -131,6 +135,7 @@ class ConcurrentExecutor:
         self._active: list[_Slot] = []
         self._echo: Callable[[str], None] = lambda _: None
         self.peak_parallel = 0
+        self._auto: Optional[int] = None        # parallel=None: the number chosen, once measured
 
     def request_stop(self, signum: int) -> None:
         """Stop after the current generator step of every running run (safe in a signal handler)."""
@@ -150,8 +155,7 @@ class ConcurrentExecutor:
             return 1
         if first.trainer._graphs is None and first.trainer.use_graphs:
             return 1                            # not measured yet: its graphs hold most of its memory
-        if not hasattr(self, "_auto"):
-            import torch
+        if self._auto is None:
             free, _ = torch.cuda.mem_get_info(first.trainer.device)
             used = max(torch.cuda.memory_reserved(first.trainer.device), 1)
             self._auto = max(1, min(self.AUTO_PARALLEL, 1 + int(0.8 * free / used)))
@@ -164,7 +168,6 @@ class ConcurrentExecutor:
         trainer = Trainer(run.cfg, hooks.dataset(run.cfg), echo=_trainer_echo(run, hooks.echo))
         stream = None
         if trainer.device.type == "cuda":
-            import torch
             stream = torch.cuda.Stream(trainer.device)
             stream.wait_stream(torch.cuda.current_stream(trainer.device))   # its weights were built there
         if self._stop is not None:
@@ -185,13 +188,8 @@ class ConcurrentExecutor:
             return RunOutcome(run.name, "finished", done.value.step, elapsed())
         except TrainingInterrupted as err:
             return RunOutcome(run.name, "interrupted", slot.trainer.step, elapsed(), reason=_first_line(err))
-        except (NonFiniteError, *RUN_ERRORS) as err:
-            return RunOutcome(run.name, "failed", run.done_steps(), elapsed(), reason=_first_line(err))
-        except RuntimeError as err:
-            if "out of memory" not in str(err):
-                raise
-            return RunOutcome(run.name, "failed", run.done_steps(), elapsed(),
-                              reason=f"{_first_line(err)}; lower --parallel")
+        except (NonFiniteError, *RUN_FAILURES) as err:
+            return RunOutcome(run.name, "failed", run.done_steps(), elapsed(), reason=_failure_reason(err))
 
     def train(self, runs: Sequence[RunSpec], hooks: RunHooks) -> Iterator[RunOutcome]:
         self._echo = hooks.echo
@@ -202,13 +200,8 @@ class ConcurrentExecutor:
                     run = queue.pop(0)
                     try:
                         self._active.append(self._start(run, hooks))
-                    except RUN_ERRORS as err:
-                        yield RunOutcome(run.name, "failed", run.done_steps(), 0.0, reason=_first_line(err))
-                    except RuntimeError as err:
-                        if "out of memory" not in str(err):
-                            raise
-                        yield RunOutcome(run.name, "failed", run.done_steps(), 0.0,
-                                         reason=f"{_first_line(err)}; lower --parallel")
+                    except RUN_FAILURES as err:
+                        yield RunOutcome(run.name, "failed", run.done_steps(), 0.0, reason=_failure_reason(err))
                 self.peak_parallel = max(self.peak_parallel, len(self._active))
                 for slot in list(self._active):
                     outcome = self._advance(slot, hooks)
@@ -221,15 +214,14 @@ class ConcurrentExecutor:
             self._active.clear()
 
 
-def SerialExecutor() -> ConcurrentExecutor:
-    """Runs one after another (the CPU default): ``ConcurrentExecutor(parallel=1)``."""
-    return ConcurrentExecutor(parallel=1)
+def _failure_reason(err: BaseException) -> str:
+    reason = _first_line(err)
+    return f"{reason}; lower --parallel" if isinstance(err, torch.cuda.OutOfMemoryError) else reason
 
 
 def _on_stream(stream):
     if stream is None:
         return contextlib.nullcontext()
-    import torch
     return torch.cuda.stream(stream)
 
 
