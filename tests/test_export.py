@@ -26,11 +26,12 @@ from wgan.rundir import write_config
 Z_DIM = 8
 
 
-def make_run(run_dir, step=7, channels=1, seed=0):
-    """A run directory holding one training checkpoint of a tiny 16x16 model; returns its generator."""
+def make_run(run_dir, step=7, channels=1, seed=0, model=()):
+    """A run directory holding one training checkpoint of a tiny 16x16 model (``model``: more
+    model.* overrides); returns its generator."""
     torch.manual_seed(seed)
     cfg = load_config(None, ["data.image_size=16", f"model.z_dim={Z_DIM}", "model.g_width=4", "model.c_width=4",
-                             f"run.dir={run_dir}"])
+                             *model, f"run.dir={run_dir}"])
     gen, critic = build_models(cfg, channels)
     with torch.no_grad():           # move the BatchNorm running statistics away from their init,
         gen(torch.randn(32, Z_DIM))  # so an export that dropped buffers would give other images
@@ -431,18 +432,7 @@ def test_the_shipped_generator_has_a_model_card_with_its_measured_metrics():
 # ---------------------------------------------------------------- the MLP generator (model.g_arch=mlp)
 def make_mlp_run(run_dir, norm="batch", channels=1, step=7):
     """make_run for a run whose generator is the paper's MLP (16 hidden units here)."""
-    torch.manual_seed(0)
-    cfg = load_config(None, ["data.image_size=16", f"model.z_dim={Z_DIM}", "model.g_arch=mlp", "model.g_mlp_units=16",
-                             f"model.g_norm={norm}", "model.c_width=4", f"run.dir={run_dir}"])
-    gen, critic = build_models(cfg, channels)
-    with torch.no_grad():           # BatchNorm1d running statistics away from their init
-        gen(torch.randn(32, Z_DIM))
-    state = {"step": step, "generator": gen.state_dict(), "critic": critic.state_dict(), "opt_g": {},
-             "opt_c": {}, "config": cfg.to_dict(), "channels": channels, "fixed_z": torch.randn(4, Z_DIM),
-             "rng": {}}
-    save_checkpoint(str(run_dir), step, state, keep=3)
-    write_config(str(run_dir), cfg)
-    return gen.eval()
+    return make_run(run_dir, step, channels, model=("model.g_arch=mlp", "model.g_mlp_units=16", f"model.g_norm={norm}"))
 
 
 @pytest.mark.parametrize("norm", ["batch", "none"])
