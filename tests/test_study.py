@@ -18,11 +18,12 @@ def test_the_full_grid_is_216_distinct_runs_with_each_objectives_rates(tmp_path)
     for run in plan.runs:
         labels = dict(run.swept)
         cfg = run.cfg
-        assert cfg.train.objective == labels["objective"] and cfg.train.steps == 1000
+        assert cfg.train.objective == labels["objective"] and cfg.train.steps == 3000
         default = OBJECTIVES[cfg.train.objective].defaults
         assert cfg.train.lr == pytest.approx(float(labels["lr_scale"]) * default["lr"])
         assert cfg.train.optimizer == default["optimizer"]
-        assert cfg.run.dir == os.path.join(plan.out, run.name) and cfg.log.eval_every == 100
+        assert cfg.run.dir == os.path.join(plan.out, run.name) and cfg.log.eval_every == 300
+        assert (cfg.model.g_width, cfg.model.c_width) == (64, 64)
         if labels["arch"] == "nonorm":
             assert (cfg.model.g_norm, cfg.model.c_norm) == ("none", "none")
         elif labels["arch"] == "mlp":

@@ -102,6 +102,14 @@ def test_run_spearman_joins_separate_evaluation_rows_by_step():
     assert sr.em_fid_spearman(sr.merged_by_step(curve([3, float("nan"), 1], [30, 20, 10]))) == (None, 2)
 
 
+def test_late_spearman_is_over_the_second_half_of_the_evaluation_steps():
+    # Early on the EM estimate rises while FID falls (a critic catching up); later both fall.
+    rows = sr.merged_by_step(curve([1, 2, 3, 6, 5, 4, 3], [90, 80, 70, 60, 50, 40, 30]))
+    assert sr.em_fid_spearman(rows)[0] < 0
+    assert sr.em_fid_spearman(rows, late=True) == (pytest.approx(1), 4)     # steps 4..7
+    assert sr.em_fid_spearman(sr.merged_by_step(curve([3, 2, 1, 0], [4, 3, 2, 1])), late=True) == (None, 2)
+
+
 # ----------------------------------------------------------------------------- divergence
 @pytest.mark.parametrize("status, reason, fid, em, diverged", [
     ("finished", "", 12.0, 0.4, False),

@@ -1,7 +1,11 @@
 """FID (10k generated vs the MNIST test split) of each objective's best finished run of a study
 summary, by final classifier FID; writes {run name: FID} for scripts/study_report.py --fid.
 
-    python results/study/best_fid.py runs/study/summary.csv --inception FILE --out fid.json
+    python results/study/best_fid.py runs/study/summary.csv --inception FILE --out fid.json \
+        [--previous results/study/v2/summary.shard-*.csv]
+
+--previous: summaries of shards trained in earlier device calls (their checkpoints are gone); an
+objective whose best run here is not better than its best there is not measured again.
 """
 
 import argparse
@@ -19,18 +23,25 @@ def main() -> int:
     parser.add_argument("summaries", nargs="+")
     parser.add_argument("--inception", required=True)
     parser.add_argument("--per-objective", type=int, default=1)
+    parser.add_argument("--previous", nargs="*", default=[])
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    best: dict = {}
+    best, before = {}, {}
     for path in args.summaries:
         for row in read_summary(path):
             if row["status"] == "finished" and row.get("classifier_fid"):
                 best.setdefault(row["objective"], []).append((float(row["classifier_fid"]), row["name"],
                                                               os.path.dirname(path)))
-    picks = [(name, folder) for rows in best.values() for _, name, folder in sorted(rows)[:args.per_objective]]
+    for path in args.previous:
+        for row in read_summary(path):
+            if row["status"] == "finished" and row.get("classifier_fid"):
+                before[row["objective"]] = min(before.get(row["objective"], float("inf")), float(row["classifier_fid"]))
+    picks = [(name, folder) for objective, rows in best.items()
+             for fid, name, folder in sorted(rows)[:args.per_objective] if fid < before.get(objective, float("inf"))]
     if not picks:
-        print("no finished runs with a classifier FID", file=sys.stderr)
-        return 1
+        print("no finished run with a classifier FID better than the earlier shards'", file=sys.stderr)
+        write_json(args.out, {})
+        return 0
     raw = args.out + ".raw.json"
     subprocess.run([sys.executable, "scripts/evaluate.py", *(os.path.join(f, n) for n, f in picks), "--metrics", "fid",
                     "--n", "10000", "--inception", args.inception, "--device", "cuda", "--out", raw], check=True)
