@@ -6,7 +6,7 @@
 # for the first), and a SIGTERM at the deadline makes running runs checkpoint (re-running resumes,
 # but checkpoints do not come back from the device). Then FID 10k of each objective's best
 # run of this call's shards when it beats the earlier shards' best (results/study/v2/; needs
-# .devcarry/inception-2015-12-05-fp16.pt), then a tarball of the shard's run directories without
+# .devcarry/inception-2015-12-05-fp16.pt, or the same .xz-packed), then a tarball of the shard's run directories without
 # checkpoints, samples and TensorBoard files.
 set -uo pipefail
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
@@ -14,6 +14,12 @@ OUT=$(realpath -m "${OUT:-out}")
 SHARDS=$1 N=$2 LIMIT=$3
 RESERVE=100                    # FID 10k of up to six runs (Inception in fp32) and the tarball
 mkdir -p "$OUT" runs
+INCEPTION=.devcarry/inception-2015-12-05-fp16.pt
+# The tracked tree and the network together exceed what travels (64 MiB), so it may come xz-packed.
+if [[ ! -f $INCEPTION && -f $INCEPTION.xz ]]; then
+  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+    "$INCEPTION.xz" "$INCEPTION"
+fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python3 -c 'import torch; print("torch", torch.__version__)'; } > "$OUT/cards.txt" 2>&1
 cat "$OUT/cards.txt"
@@ -34,7 +40,7 @@ for I in ${SHARDS//,/ }; do
 done
 if (( ${#trained[@]} )); then
   python3 results/study/best_fid.py "${trained[@]}" --previous "${earlier[@]}" \
-    --inception .devcarry/inception-2015-12-05-fp16.pt --out "$OUT/fid_${SHARDS//,/_}.json" > "$OUT/fid.log" 2>&1
+    --inception "$INCEPTION" --out "$OUT/fid_${SHARDS//,/_}.json" > "$OUT/fid.log" 2>&1
   cat "$OUT/fid_${SHARDS//,/_}.json"; echo
 fi
 tar czf "$OUT/study_${SHARDS//,/_}.tgz" --exclude=checkpoints --exclude=samples --exclude='events.out.tfevents*' \
