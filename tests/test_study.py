@@ -1,6 +1,8 @@
 """wgan/study.py: the study's grid as one sweep plan (names, labels, per-objective learning rates)."""
 
+import csv
 import os
+import statistics
 
 import pytest
 
@@ -67,3 +69,45 @@ def test_bad_study_input_is_one_line(tmp_path, capsys):
     assert main(["--out", str(tmp_path / "s"), "--dry-run"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"216 runs in {tmp_path / 's'}" and not (tmp_path / "s").exists()
+
+
+def test_stacked_runs_take_each_objectives_best_setting_and_the_report_reads_their_modes(tmp_path, tiny_args):
+    from helpers import SHORT
+
+    from wgan.study import best_study_settings, plan_stacked
+    from wgan.study_report import build_report
+
+    study = tmp_path / "study"
+    rows = [("wgan,dcgan,lr_scale=0.5,n_critic=1,seed=0", "30"), ("wgan,nonorm,lr_scale=2,n_critic=5,seed=0", "12"),
+            ("wgan,mlp,lr_scale=1,n_critic=5,seed=0", "500"),          # diverged (FID > 100): never the best
+            ("gan,dcgan,lr_scale=1,n_critic=1,seed=1", "40")]
+    study.mkdir()
+    with open(study / "summary.csv", "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["name", "objective", "arch", "lr_scale", "train.n_critic", "train.seed", "status", "classifier_fid"])
+        for name, fid in rows:
+            out.writerow([name, *(part.split("=")[-1] for part in name.split(",")), "finished", fid])
+    settings = best_study_settings(str(study))
+    assert settings == {"wgan": ("nonorm", 2.0, 5), "gan": ("dcgan", 1.0, 1)}
+    plan = plan_stacked(str(tmp_path / "stacked"), settings, steps=4,
+                        extra=[*tiny_args, *SHORT, "train.steps=4", "log.eval_every=0"])
+    assert [r.name for r in plan.runs] == ["wgan,nonorm,lr_scale=2,n_critic=5,seed=0",
+                                           "wgan,nonorm,lr_scale=2,n_critic=5,seed=1",
+                                           "gan,dcgan,lr_scale=1,n_critic=1,seed=0", "gan,dcgan,lr_scale=1,n_critic=1,seed=1"]
+    assert [r.index for r in plan.runs] == [0, 1, 2, 3]
+    assert all(run.cfg.data.name == "stacked_mnist" for run in plan.runs)
+    result = run_sweep(plan, SweepOptions(eval_samples=200, progress=False), ConcurrentExecutor(2), echo=lambda _: None)
+    assert result.exit_code == 0
+    summary = read_summary(os.path.join(plan.out, "summary.csv"))
+    assert all(row["eval_samples"] == "200" and 0 < float(row["modes_covered"]) <= 200 and float(row["mode_kl"]) > 0
+               for row in summary)                  # the sweep's final metrics: modes of the 200 samples
+    stacked = build_report(str(study), str(tmp_path / "stacked"))["stacked"]
+    assert set(stacked) == {"wgan", "gan"}
+    assert stacked["wgan"]["median_modes"] == pytest.approx(statistics.median(float(r["modes_covered"])
+                                                                              for r in summary[:2]))
+
+
+def test_stacked_from_a_folder_without_a_study_is_one_line(tmp_path, capsys):
+    assert main(["--out", str(tmp_path / "s"), "--stacked-from", str(tmp_path / "none"), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--stacked-from" in err and "does not exist" in err

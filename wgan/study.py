@@ -45,6 +45,7 @@ BASE_OVERRIDES = ("train.optimizer=", "train.lr=", "train.betas=", f"model.g_wid
                   "log.log_every=50", f"log.eval_every={EVAL_EVERY}",
                   "log.eval_samples=1000", "log.keep_checkpoints=1")
 LABELS = ("objective", "arch", "lr_scale")
+STACKED_EVAL_SAMPLES = 26000    # 1000 (1 - (1 - 1/1000)^26000) = 1000.0 modes for a perfect generator
 
 
 def plan_study(out: str, steps: int = STEPS, shard: tuple[int, int] = (0, 1), extra: Sequence[str] = (),
@@ -100,6 +101,46 @@ def plan_study(out: str, steps: int = STEPS, shard: tuple[int, int] = (0, 1), ex
     return SweepPlan(out, Grid(config=config or BASE_CONFIG, axes=axes), runs, shard)
 
 
+STACKED_OVERRIDES = ("data.name=stacked_mnist",)
+
+
+def best_study_settings(study_dir: str) -> dict[str, tuple[str, float, int]]:
+    """{objective: (arch, lr_scale, n_critic)} of each objective's best run in a trained study
+    (``wgan.study_report.best_settings``: the lowest final classifier FID of a run that did not
+    diverge).
+
+    Raises:
+        ConfigError: the folder holds no study, or no objective has a usable run.
+    """
+    from .config import ConfigError
+    from .study_report import StudyError, best_settings, collect_runs
+
+    try:
+        best = best_settings(collect_runs(study_dir))
+    except StudyError as err:
+        raise ConfigError(f"--stacked-from: {err}") from None
+    if not best:
+        raise ConfigError(f"--stacked-from {study_dir}: no finished run that did not diverge")
+    return {o: (r.arch, float(r.lr_scale), int(r.n_critic)) for o, r in best.items()}
+
+
+def plan_stacked(out: str, settings: dict[str, tuple[str, float, int]], steps: int = STEPS,
+                 seeds: Sequence[int] = SEEDS, extra: Sequence[str] = (), config: Optional[str] = None) -> SweepPlan:
+    """Each objective's best study setting trained on Stacked MNIST (1,000 modes) for ``seeds``,
+    as one sweep plan. Train it with ``SweepOptions(eval_samples=STACKED_EVAL_SAMPLES)``: the
+    final mode coverage and KL are then measured on as many samples as a perfect generator needs
+    to cover all 1,000 modes (``main`` does)."""
+    runs = []
+    for objective, (arch, scale, n_critic) in settings.items():
+        plan = plan_study(out, steps, extra=[*STACKED_OVERRIDES, *extra],
+                          objectives=[objective], archs=[arch], lr_scales=[scale], n_critic=[n_critic],
+                          seeds=seeds, config=config)
+        runs += plan.runs
+    for index, run in enumerate(runs):
+        run.index = index
+    return SweepPlan(out, plan.grid, runs)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """``scripts/study.py``: train (or resume) the study; the report is scripts/study_report.py."""
     import sys
@@ -119,6 +160,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--shard", default="0/1", metavar="I/N", help="take runs I, I+N, ... (as sweep.py)")
     parser.add_argument("--parallel", default="auto", metavar="K", help="runs at once (as sweep.py)")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--stacked-from", metavar="STUDY_DIR", help="instead of the grid: each objective's best "
+                        "setting in this trained study, on Stacked MNIST, for both seeds (docs/study.md)")
     parser.add_argument("--dry-run", action="store_true", help="print the runs, train nothing")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="added to every run")
     args, code = parse(parser, sys.argv[1:] if argv is None else list(argv), "see study.py --help")
@@ -128,16 +171,20 @@ def main(argv: Optional[list[str]] = None) -> int:
     if parallel == 0 or args.steps < 1:
         return fail("--parallel must be auto or a whole number >= 1 and --steps >= 1")
     try:
-        plan = plan_study(args.out, args.steps, parse_shard(args.shard), args.overrides,
-                          args.objectives.split(","), args.archs.split(","))
+        if args.stacked_from:
+            plan = plan_stacked(args.out, best_study_settings(args.stacked_from), args.steps, extra=args.overrides)
+        else:
+            plan = plan_study(args.out, args.steps, parse_shard(args.shard), args.overrides,
+                              args.objectives.split(","), args.archs.split(","))
     except ConfigError as err:
         return fail(str(err))
     if args.dry_run:
         print("\n".join(describe(plan)))
         return 0
     try:
-        result = run_sweep(plan, SweepOptions(progress=False if args.no_progress else None),
-                           ConcurrentExecutor(parallel))
+        options = SweepOptions(progress=False if args.no_progress else None,
+                               eval_samples=STACKED_EVAL_SAMPLES if args.stacked_from else SweepOptions.eval_samples)
+        result = run_sweep(plan, options, ConcurrentExecutor(parallel))
     except RunDirError as err:
         return fail(str(err))
     statuses = [o.status for o in result.outcomes.values()]

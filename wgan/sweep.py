@@ -65,9 +65,9 @@ RUN_OVERRIDES = ("log.progress=false",)
 
 STATUSES = ("finished", "failed", "interrupted", "pending")
 SUMMARY_COLUMNS = ("name", "overrides", "status", "wall_s", "step", "em_distance", "fid", "classifier_fid",
-                   "class_kl", "classes_covered", "eval_samples", "reason")
+                   "class_kl", "classes_covered", "modes_covered", "mode_kl", "eval_samples", "reason")
 SUMMARY_GLOBS = ("summary.csv", "summary.shard-*-of-*.csv")   # a sweep's summary and its shards'
-METRIC_COLUMNS = ("fid", "classifier_fid", "class_kl", "classes_covered")
+METRIC_COLUMNS = ("fid", "classifier_fid", "class_kl", "classes_covered", "modes_covered", "mode_kl")
 SWEEP_FILE_KEYS = ("config", "overrides", "grid")
 MAX_NAME = 200                # bytes of a run directory's name (filesystems allow 255)
 SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-=,")
@@ -428,7 +428,7 @@ class Evaluator:
                 why = text.split(": ", 1)[-1]
                 self.echo(f"note: the summary's fid column stays blank: {escape_controls(why.splitlines()[0])}")
         out = {"fid": values.get(fid_key(self.n_samples))}
-        out.update({k: values.get(k) for k in ("classifier_fid", "class_kl", "classes_covered")})
+        out.update({k: values.get(k) for k in METRIC_COLUMNS if k != "fid"})
         return {k: v for k, v in out.items() if v is not None}
 
 
