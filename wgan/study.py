@@ -148,6 +148,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from .commandline import OneLineParser, fail, parse
     from .config import ConfigError
     from .rundir import RunDirError
+    from .shards import run_processes, split_or_none
     from .sweep import ConcurrentExecutor, SweepOptions, describe, parse_parallel, parse_shard, run_sweep
 
     parser = OneLineParser(prog="study.py", description="Train the study's grid (docs/study.md): every objective x "
@@ -159,12 +160,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--archs", default=",".join(ARCHITECTURES))
     parser.add_argument("--shard", default="0/1", metavar="I/N", help="take runs I, I+N, ... (as sweep.py)")
     parser.add_argument("--parallel", default="auto", metavar="K", help="runs at once (as sweep.py)")
+    parser.add_argument("--processes", metavar="N|gpus", help="split over N processes, gpus: one per GPU (as sweep.py)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--stacked-from", metavar="STUDY_DIR", help="instead of the grid: each objective's best "
                         "setting in this trained study, on Stacked MNIST, for both seeds (docs/study.md)")
     parser.add_argument("--dry-run", action="store_true", help="print the runs, train nothing")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="added to every run")
-    args, code = parse(parser, sys.argv[1:] if argv is None else list(argv), "see study.py --help")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, code = parse(parser, argv, "see study.py --help")
     if args is None:
         return code
     parallel = parse_parallel(args.parallel)
@@ -176,11 +179,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         else:
             plan = plan_study(args.out, args.steps, parse_shard(args.shard), args.overrides,
                               args.objectives.split(","), args.archs.split(","))
+        processes = split_or_none(args.processes, args.shard)
     except ConfigError as err:
         return fail(str(err))
     if args.dry_run:
         print("\n".join(describe(plan)))
         return 0
+    if processes:
+        return run_processes("wgan.study", argv, processes, args.out)
     try:
         options = SweepOptions(progress=False if args.no_progress else None,
                                eval_samples=STACKED_EVAL_SAMPLES if args.stacked_from else SweepOptions.eval_samples)

@@ -54,6 +54,7 @@ from .data import DatasetNotFound, ImageDataset, load_dataset
 from .executor import ConcurrentExecutor, RunHooks, RunOutcome, RunSpec, _first_line
 from .files import write_text
 from .rundir import RunDir, RunDirError
+from .shards import run_processes, split_or_none
 from .signals import StopOnSignal
 
 EXIT_INTERRUPTED = 3          # as wgan-train: stopped by SIGINT/SIGTERM after a checkpoint
@@ -747,6 +748,9 @@ class _Parser:
                             help="runs trained at once in this process (on CUDA each on its own stream); auto "
                                  "(default): 1 on CPU, on CUDA as many as free memory holds, at most "
                                  f"{ConcurrentExecutor.AUTO_PARALLEL}")
+        parser.add_argument("--processes", metavar="N|gpus",
+                            help="split the sweep over N processes of this host (gpus: one per GPU, each with its "
+                                 "own GPU), each taking its shard (wgan/shards.py)")
         parser.add_argument("--dry-run", action="store_true", help="print the runs and their overrides, train nothing")
         parser.add_argument("overrides", nargs="*", metavar="key=v1,v2,...",
                             help="overrides; a comma list sweeps the key, [a,b] is one list value")
@@ -769,11 +773,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         shard = parse_shard(args.shard)
         grid = build_grid(args.config, args.sweep, args.overrides)
         plan = plan_sweep(grid, args.out, shard)
+        processes = split_or_none(args.processes, args.shard)
     except ConfigError as err:
         return fail(str(err))
     if args.dry_run:
         print("\n".join(describe(plan)))
         return 0
+    if processes:
+        return run_processes("wgan.sweep", argv, processes, args.out)
     options = SweepOptions(evaluate=not args.no_eval, eval_samples=args.eval_samples,
                            progress=False if args.no_progress else None)
     try:
