@@ -14,8 +14,16 @@ same: 4 runs for 20 generator steps, logged at every step, trained concurrently 
   sampler and the noise generator's states are bitwise equal. In fp32 with cuDNN autotuning (the
   default) and with system.deterministic=true.
 
+spread: one sweep of 32 runs (configs/mnist.yaml, tf32; lr x clip x seed) for ``--steps`` steps,
+  as a command line (``python -m wgan sweep``, start-up included), once in one process on one
+  GPU and once with ``--processes gpus`` (one process per GPU of the host): the summed generator
+  steps/s of each and their ratio. Then sameness across processes: 4 runs of 20 steps with
+  system.deterministic=true spread over the GPUs against each run trained alone; final weights,
+  optimiser states and weight average compared bitwise.
+
     python scripts/sweep_speed.py speed --k 1,16 --out results/sweep/speed.json
     python scripts/sweep_speed.py same --out results/sweep/same.json
+    python scripts/sweep_speed.py spread --steps 1000 --out results/sweep/spread.json
 """
 
 from __future__ import annotations
@@ -158,9 +166,61 @@ def same(root: str, steps: int = 20, extra: tuple = (), modes: tuple = ("false",
     return checks
 
 
+SPREAD_GRID = ("train.lr=5e-5,1e-4,2e-4,4e-4", "train.clip=0.01,0.02", "train.seed=0,1,2,3")
+
+
+def _sweep_cli(out: str, *args: str, gpu: str | None = None) -> float:
+    """Run ``python -m wgan sweep`` as a user would; its wall time in seconds."""
+    import subprocess
+
+    env = dict(os.environ, **({"CUDA_VISIBLE_DEVICES": gpu} if gpu is not None else {}))
+    shutil.rmtree(out, ignore_errors=True)
+    begin = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "wgan", "sweep", "--config", RECIPES["mnist"], "--out", out,
+                           "--no-eval", "--no-progress", *args], env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - begin
+    if done.returncode != 0:
+        raise RuntimeError(f"sweep {out} exited {done.returncode}: {done.stderr[-2000:]}")
+    return wall
+
+
+def spread(steps: int, root: str) -> list[dict]:
+    gpus = torch.cuda.device_count()
+    common = ["system.precision=tf32", "system.channels_last=true", f"train.steps={steps}", "log.log_every=100",
+              "log.sample_every=100000", "log.checkpoint_every=100000", *SPREAD_GRID]
+    runs = 32
+    one = _sweep_cli(os.path.join(root, "one_gpu"), "--parallel", "16", *common, gpu="0")
+    many = _sweep_cli(os.path.join(root, "all_gpus"), "--processes", "gpus", "--parallel", "16", *common)
+    rows = [{"what": "speed", "gpus": 1, "runs": runs, "steps_per_run": steps, "wall_s": one,
+             "aggregate_steps_s": runs * steps / one},
+            {"what": "speed", "gpus": gpus, "runs": runs, "steps_per_run": steps, "wall_s": many,
+             "aggregate_steps_s": runs * steps / many, "ratio_vs_one_gpu": one / many}]
+    for row in rows:
+        print(f"{runs} runs x {steps} steps on {row['gpus']} GPU(s): {row['wall_s']:.1f} s, "
+              f"{row['aggregate_steps_s']:.1f} run-steps/s" +
+              (f", {row['ratio_vs_one_gpu']:.2f}x one GPU" if "ratio_vs_one_gpu" in row else ""), flush=True)
+    same_args = ["system.precision=fp32", "system.deterministic=true", "train.steps=20", "log.log_every=1",
+                 "log.sample_every=100000", "log.checkpoint_every=100000", "train.lr=5e-5,2e-4", "train.seed=0,1"]
+    _sweep_cli(os.path.join(root, "same_spread"), "--processes", "gpus", *same_args)
+    _sweep_cli(os.path.join(root, "same_alone"), "--parallel", "1", *same_args, gpu="0")
+    equal = True
+    for name in sorted(os.listdir(os.path.join(root, "same_alone"))):
+        alone = os.path.join(root, "same_alone", name)
+        if not os.path.isdir(alone):
+            continue
+        a = read_checkpoint(RunDir(os.path.join(root, "same_spread", name)).checkpoint(20))
+        b = read_checkpoint(RunDir(alone).checkpoint(20))
+        equal &= all(_tensors_equal(a.get(k), b.get(k)) for k in ("generator", "generator_ema", "critic", "opt_g", "opt_c"))
+    rows.append({"what": "same", "gpus": gpus, "runs": 4, "steps": 20, "deterministic": True,
+                 "final_weights_bitwise_equal": equal})
+    print(f"4 runs spread over {gpus} GPU(s) vs each alone on GPU 0 (fp32, deterministic, 20 steps): final weights, "
+          f"optimiser states and weight average bitwise equal: {equal}", flush=True)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("speed", "same"))
+    parser.add_argument("what", choices=("speed", "same", "spread"))
     parser.add_argument("--k", default="1,16", help="comma list of runs at once; 1 (alone) first")
     parser.add_argument("--steps", type=int, default=400, help="generator steps per run")
     parser.add_argument("--recipes", default="mnist,mnist_paper")
@@ -175,7 +235,9 @@ def main() -> int:
         return 2
     card = torch.cuda.get_device_name(0)
     print(f"card: {card} | torch {torch.__version__}", flush=True)
-    if args.what == "speed":
+    if args.what == "spread":
+        result = spread(args.steps, args.root)
+    elif args.what == "speed":
         result = speed([int(k) for k in args.k.split(",")], args.steps, args.recipes.split(","),
                        args.precisions.split(","), args.root)
     else:
