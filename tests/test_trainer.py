@@ -187,6 +187,18 @@ def test_metrics_during_training_are_logged(tmp_path, mnist_test):
     assert 1 <= rows[0]["classes_covered"] <= 10 and rows[0]["class_kl"] >= 0
 
 
+def test_generator_only_decay_keeps_the_critics_rate(tmp_path, mnist_test):
+    trainer = Trainer(tiny(tmp_path / "a", "train.steps=4", "train.lr=1e-3", "train.lr_decay=linear-generator",
+                           "log.checkpoint_every=4", "log.sample_every=4"), mnist_test, echo=quiet)
+    critic_lrs, generator_lrs = [], []
+    trainer.opt_c.register_step_pre_hook(lambda opt, *a: critic_lrs.append(opt.param_groups[0]["lr"]))
+    trainer.opt_g.register_step_pre_hook(lambda opt, *a: generator_lrs.append(opt.param_groups[0]["lr"]))
+    trainer.run()
+    assert generator_lrs == pytest.approx([1e-3 * (1 - s / 4) for s in range(4)])
+    assert critic_lrs == pytest.approx([1e-3] * 20)
+    assert trainer.lr_at(4) == 0.0 and trainer.lr_at(4, "critic") == 1e-3
+
+
 def test_linear_lr_decay_reaches_zero_at_the_last_step_and_resumes_bitwise(tmp_path, mnist_test):
     common = ["train.steps=6", "train.lr=1e-3", "train.lr_decay=linear", "log.checkpoint_every=6",
               "log.log_every=2", "log.sample_every=6"]

@@ -25,7 +25,7 @@ CRITIC_NORMS = ("none", "batch", "instance", "layer")
 GENERATOR_NORMS = ("batch", "none")
 GENERATOR_ARCHS = ("dcgan", "mlp")
 OPTIMIZERS = ("rmsprop", "adam")
-LR_DECAYS = ("none", "linear")
+LR_DECAYS = ("none", "linear", "linear-generator")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "tf32", "bf16")
 
@@ -155,7 +155,8 @@ class TrainConfig:
     lr: Optional[float] = None          # learning rate of both optimisers; None = objective default (wgan 5e-5)
     optimizer: Optional[str] = None     # rmsprop | adam; None = objective default (wgan: rmsprop)
     betas: Optional[list] = None        # Adam betas; None = objective default
-    lr_decay: str = "none"              # none | linear: both learning rates fall linearly to 0 at train.steps
+    lr_decay: str = "none"              # none | linear: both learning rates fall linearly to 0 at train.steps |
+                                        # linear-generator: only the generator's does, the critic's stays
     clip: float = 0.01                  # wgan: critic weights are clipped to [-clip, clip]
     gp_lambda: float = 10.0             # wgan-gp, wgan-lp: weight of the gradient penalty
     ema: float = 0.0                    # decay of an average of the generator's weights that grids, metrics and

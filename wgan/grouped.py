@@ -268,9 +268,10 @@ class GroupedRuns:
             self._graphs = graphs.capture([self._critic_compute, self._generator_compute])
         eager = self.use_graphs and self._graphs is None
         t = self.cfgs[0].train
-        if t.lr_decay == "linear":
-            self.opt_c.factor.fill_(max(0.0, 1.0 - self.step / t.steps))
-            self.opt_g.factor.copy_(self.opt_c.factor)
+        if t.lr_decay in ("linear", "linear-generator"):
+            self.opt_g.factor.fill_(max(0.0, 1.0 - self.step / t.steps))
+            if t.lr_decay == "linear":
+                self.opt_c.factor.copy_(self.opt_g.factor)
 
         def one() -> None:
             for _ in range(t.n_critic):

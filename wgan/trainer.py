@@ -12,6 +12,7 @@ random numbers in the same order.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
 import sys
@@ -306,15 +307,16 @@ class Trainer:
         self.generator_step()
 
     # ---------------------------------------------------------------- learning rate
-    def _decay(self, step: int) -> float:
-        """Factor on ``train.lr`` during generator step ``step`` (0-based)."""
-        if self.cfg.train.lr_decay == "linear":
+    def _decay(self, step: int, part: str = "generator") -> float:
+        """Factor on ``train.lr`` of ``part`` (generator or critic) during generator step ``step`` (0-based)."""
+        mode = self.cfg.train.lr_decay
+        if mode == "linear" or (mode == "linear-generator" and part == "generator"):
             return max(0.0, 1.0 - step / self.cfg.train.steps)
         return 1.0
 
-    def lr_at(self, step: int) -> float:
-        """Learning rate of both optimisers during generator step ``step`` (0-based)."""
-        return self.cfg.train.lr * self._decay(step)
+    def lr_at(self, step: int, part: str = "generator") -> float:
+        """Learning rate of ``part``'s optimiser (generator or critic) during generator step ``step`` (0-based)."""
+        return self.cfg.train.lr * self._decay(step, part)
 
     def _schedule_lr(self, step: int) -> None:
         """(Re)build the lr schedules so that the next generator step, ``step``, uses ``lr_at(step)``.
@@ -327,14 +329,15 @@ class Trainer:
         if self.cfg.train.lr_decay == "none":
             return
         self._lr_tensors = []
-        for opt in (self.opt_c, self.opt_g):
+        parts = ((self.opt_c, "critic"), (self.opt_g, "generator"))
+        for opt, part in parts:
             for group in opt.param_groups:
                 group["initial_lr"] = self.cfg.train.lr
                 if self.use_graphs:
-                    group["lr"] = torch.tensor(self.lr_at(step), device=self.device)
+                    group["lr"] = torch.tensor(self.lr_at(step, part), device=self.device)
                     self._lr_tensors.append((group, group["lr"]))
-        self.lr_schedules = [torch.optim.lr_scheduler.LambdaLR(opt, self._decay, last_epoch=step - 1)
-                             for opt in (self.opt_c, self.opt_g)]
+        self.lr_schedules = [torch.optim.lr_scheduler.LambdaLR(opt, functools.partial(self._decay, part=part),
+                                                               last_epoch=step - 1) for opt, part in parts]
 
     def _advance_lr(self) -> None:
         for schedule in self.lr_schedules:
@@ -668,7 +671,7 @@ class Trainer:
             metrics["steps_per_sec"] = steps / seconds
             # Real images the critics consumed per second, over all ranks.
             metrics["images_per_sec"] = critic_steps * self.cfg.train.batch_size * self.dist.world_size / seconds
-        metrics["lr"] = self.lr_at(self.step - 1)      # the rate of the step just taken
+        metrics["lr"] = self.lr_at(self.step - 1)      # the generator's rate in the step just taken
         if self.cfg.system.check_replicas:
             self.assert_replicas_equal()
         writer.scalars(self.step, metrics)
