@@ -1,6 +1,7 @@
 """Shipped config names, the bundled-MNIST default data.root, python -m wgan, and --dry-run's clean-up."""
 
 import os
+import sys
 import tempfile
 
 import pytest
@@ -69,3 +70,15 @@ def test_dry_run_removes_its_temporary_run_directory(tmp_path, monkeypatch, caps
     assert [name for name in os.listdir(scratch) if name.startswith("wgan-dry-run-")] == []
     out = capsys.readouterr().out
     assert "done: 2 generator steps" in out and "temporary run directory (dry run; removed)" in out
+
+
+@pytest.mark.parametrize("argv0, expected", [
+    ("/venv/bin/wgan-train", "wgan-train"), ("/x/wgan/__main__.py", "python -m wgan train"),
+    ("scripts/train.py", "train.py"), ("-c", "train.py")])
+def test_usage_names_the_program_as_it_was_started(monkeypatch, argv0, expected):
+    from wgan.commandline import OneLineParser, invoked_as
+
+    monkeypatch.setattr(sys, "argv", [argv0, "--help"])
+    assert invoked_as("train.py") == expected and OneLineParser(prog="train.py").prog == expected
+    if argv0.endswith("__main__.py"):
+        assert invoked_as("viewer.py", "view") == "python -m wgan view"

@@ -7,6 +7,7 @@ without importing each other.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .config import escape_controls
@@ -24,8 +25,24 @@ class UsageError(Exception):
     """argparse's complaint about the command line, as one line."""
 
 
+def invoked_as(script: str, command: str | None = None) -> str:
+    """The program name for ``script``'s usage line as the user started it: ``wgan-train`` for the
+    console script, ``python -m wgan train`` for the module (``command``, default the script's
+    name without .py), else the script's file name."""
+    first = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if first.startswith("wgan-"):
+        return first
+    if first == "__main__.py" and os.path.basename(os.path.dirname(sys.argv[0])) == "wgan":
+        return f"python -m wgan {command or script.removesuffix('.py')}"
+    return script
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of printing its usage block and exiting."""
+    """argparse that raises UsageError instead of printing its usage block and exiting; ``prog``
+    (a script's file name) is shown as the user invoked it (``invoked_as``)."""
+
+    def __init__(self, *args, prog: str | None = None, **kwargs):
+        super().__init__(*args, prog=invoked_as(prog) if prog else None, **kwargs)
 
     def error(self, message):
         raise UsageError(message)

@@ -617,8 +617,10 @@ def model_info(path: Optional[PathLike] = None) -> ModelInfo:
 # ------------------------------------------------------------------------------ command line
 def main(argv: Optional[list[str]] = None) -> int:
     """``scripts/export.py RUN_DIR_OR_CHECKPOINT OUT [--fp16]``; returns the exit status."""
+    from .commandline import invoked_as
+
     parser = argparse.ArgumentParser(
-        prog="export.py", description="Write a trained generator as a pickle-free .safetensors file.",
+        prog=invoked_as("export.py"), description="Write a trained generator as a pickle-free .safetensors file.",
         epilog="example: export.py runs/mnist wgan/assets/mnist_generator.safetensors --fp16")
     parser.add_argument("source", help="run directory (newest good checkpoint), checkpoint .pt or an export")
     parser.add_argument("out", help="output file, e.g. mnist_generator.safetensors")

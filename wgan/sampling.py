@@ -153,8 +153,10 @@ def save_each(images: torch.Tensor, folder: str) -> list[str]:
 
 # ------------------------------------------------------------------------------ command line
 def _parser() -> argparse.ArgumentParser:
+    from .commandline import invoked_as
+
     parser = argparse.ArgumentParser(
-        prog="sample.py", description="Sample images from a trained generator.",
+        prog=invoked_as("sample.py"), description="Sample images from a trained generator.",
         epilog="examples: sample.py model.safetensors --n 64 --seed 0 --out grid.png | "
                "sample.py runs/mnist --interpolate 10 --out walk.png | sample.py --each samples/")
     parser.add_argument("model", nargs="?", default=None,

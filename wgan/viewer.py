@@ -359,7 +359,9 @@ def take_screenshot(model_path: Optional[str], out: str, seed: int = 0, grid: in
 # ---------------------------------------------------------------------- command line
 def main(argv: Optional[list[str]] = None) -> int:
     """``scripts/viewer.py [MODEL]``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="viewer.py", description="Browse samples of a trained generator.")
+    from .commandline import invoked_as
+
+    parser = argparse.ArgumentParser(prog=invoked_as("viewer.py", "view"), description="Browse samples of a trained generator.")
     parser.add_argument("model", nargs="?", default=None,
                         help="export .safetensors, checkpoint .pt or run directory (default: the bundled "
                              "wgan/assets/mnist_generator.safetensors)")

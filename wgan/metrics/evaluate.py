@@ -177,8 +177,10 @@ def format_table(results: dict) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from ..commandline import invoked_as
+
     parser = argparse.ArgumentParser(
-        prog="evaluate.py", description="FID/KID and mode coverage of a trained generator.",
+        prog=invoked_as("evaluate.py"), description="FID/KID and mode coverage of a trained generator.",
         epilog="example: evaluate.py runs/mnist --metrics fid,kid,modes --n 10000 --out results.json")
     parser.add_argument("model", nargs="+", help="run directory, training checkpoint (.pt) or exported generator; "
                                                  "several are evaluated in one process (networks loaded once)")
