@@ -8,12 +8,7 @@ set -uo pipefail
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 OUT=$(realpath -m "${OUT:-out}")
 STEPS=${1:-16000}
-INCEPTION=.devcarry/inception-2015-12-05-fp16.pt
-mkdir -p "$OUT" runs
-if [[ ! -f $INCEPTION && -f $INCEPTION.xz ]]; then
-  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
-    "$INCEPTION.xz" "$INCEPTION"
-fi
+source results/inception.sh
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python3 -c 'import torch; print("torch", torch.__version__)'; } > "$OUT/cards.txt" 2>&1
 cat "$OUT/cards.txt"

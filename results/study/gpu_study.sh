@@ -14,12 +14,7 @@ OUT=$(realpath -m "${OUT:-out}")
 SHARDS=$1 N=$2 LIMIT=$3
 RESERVE=100                    # FID 10k of up to six runs (Inception in fp32) and the tarball
 mkdir -p "$OUT" runs
-INCEPTION=.devcarry/inception-2015-12-05-fp16.pt
-# The tracked tree and the network together exceed what travels (64 MiB), so it may come xz-packed.
-if [[ ! -f $INCEPTION && -f $INCEPTION.xz ]]; then
-  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
-    "$INCEPTION.xz" "$INCEPTION"
-fi
+source results/inception.sh
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python3 -c 'import torch; print("torch", torch.__version__)'; } > "$OUT/cards.txt" 2>&1
 cat "$OUT/cards.txt"
