@@ -51,7 +51,7 @@ def test_two_processes_take_alternate_runs_and_each_run_is_the_run_alone(tmp_pat
 
 def test_a_signal_to_the_parent_checkpoints_both_processes_and_the_rerun_resumes(tmp_path, tiny_args, child_env):
     out = tmp_path / "sweep"
-    slow = ["train.steps=400", "log.checkpoint_every=100000", "log.log_every=1"]
+    slow = ["train.steps=200", "log.checkpoint_every=100000", "log.log_every=1"]
     proc = subprocess.Popen(sweep_command(tiny_args, out, *slow), env=child_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -67,13 +67,13 @@ def test_a_signal_to_the_parent_checkpoints_both_processes_and_the_rerun_resumes
     assert proc.returncode == 3, err
     assert "2 processes, exit codes 3 3" in err and "run the same command again to resume" in err
     stopped = {s: newest_step(out / f"seed={s}") for s in (0, 1)}
-    assert all(0 < step < 400 for step in stopped.values()), stopped
+    assert all(0 < step < 200 for step in stopped.values()), stopped
     assert not os.path.exists(out / "seed=2" / "checkpoints")      # shard 0's second run never started
     again = subprocess.run(sweep_command(tiny_args, out, *slow), env=child_env(), capture_output=True, text=True,
                            timeout=600, check=False)
     assert again.returncode == 0, again.stderr
     assert {r["status"] for r in read_sweep_rows(str(out))} == {"finished"}
-    assert all(newest_step(out / f"seed={s}") == 400 for s in range(3))
+    assert all(newest_step(out / f"seed={s}") == 200 for s in range(3))
 
 
 def test_a_shard_with_a_failed_run_gives_the_sweeps_failed_runs_code(tmp_path, tiny_args, child_env):
