@@ -51,7 +51,7 @@ def main() -> int:
     plan = plan_variants(args.root, args.steps)
     result = run_sweep(plan, SweepOptions(evaluate=False, progress=False), ConcurrentExecutor(len(VARIANTS)))
     for o in result.outcomes.values():
-        print(f"{o.name}: {o.status} at step {o.step}, {o.wall_s:.0f} s concurrently, EM {o.em_distance}", flush=True)
+        print(f"{o.name}: {o.status} at step {o.step}, {o.wall_s or 0:.0f} s concurrently, EM {o.em_distance}", flush=True)
     subprocess.run([sys.executable, "scripts/evaluate.py", *(r.run_dir for r in plan.runs), "--metrics",
                     "fid,modes,cfid", "--n", "10000", "--inception", args.inception, "--device", "cuda",
                     "--out", os.path.join(args.out, "pilot_eval.json")], check=True)
