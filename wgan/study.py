@@ -25,7 +25,7 @@ import os
 from typing import Optional, Sequence
 
 from .objectives import OBJECTIVES
-from .sweep import Axis, Grid, SweepPlan, plan_sweep
+from .sweep import Axis, Grid, SweepPlan, plan_sweep, rename_run
 
 OBJECTIVE_NAMES = ("wgan", "wgan-gp", "wgan-lp", "wgan-sn", "hinge", "gan")
 ARCHITECTURES = {
@@ -46,6 +46,7 @@ BASE_OVERRIDES = ("train.optimizer=", "train.lr=", "train.betas=", f"model.g_wid
                   "log.eval_samples=1000", "log.keep_checkpoints=1")
 LABELS = ("objective", "arch", "lr_scale")
 STACKED_EVAL_SAMPLES = 26000    # 1000 (1 - (1 - 1/1000)^26000) = 1000.0 modes for a perfect generator
+STACKED_OVERRIDES = ("data.name=stacked_mnist",)
 
 
 def plan_study(out: str, steps: int = STEPS, shard: tuple[int, int] = (0, 1), extra: Sequence[str] = (),
@@ -77,15 +78,9 @@ def plan_study(out: str, steps: int = STEPS, shard: tuple[int, int] = (0, 1), ex
                           Axis("train.seed", tuple(str(s) for s in seeds))])
         cell = f"{objective},{arch},lr_scale={scale:g}"
         for run in plan_sweep(grid, os.path.join(out, "_"), (0, 1)).runs:
-            name = f"{cell},{run.name}"
-            run.name = name
             run.swept = (("objective", objective), ("arch", arch), ("lr_scale", f"{scale:g}"),
                          ("train.lr", f"{lr:.6g}"), *run.swept)
-            if run.cfg is not None:
-                run.cfg.run.dir = os.path.join(out, name)
-            run.overrides = tuple(o for o in run.overrides if not o.startswith("run.dir=")) + (
-                f"run.dir={os.path.join(out, name)}",)
-            runs.append(run)
+            runs.append(rename_run(run, out, f"{cell},{run.name}"))
     # Seed slowest, then n_critic, rate, objective, architecture: a study stopped part-way (or one
     # shard of it) holds every objective and architecture, its first seed before the second.
     place = {k: {v: i for i, v in enumerate(vals)} for k, vals in (
@@ -95,13 +90,16 @@ def plan_study(out: str, steps: int = STEPS, shard: tuple[int, int] = (0, 1), ex
     runs.sort(key=lambda r: tuple(place[k][dict(r.swept)[k]] for k in order))
     for index, run in enumerate(runs):
         run.index = index
+    return SweepPlan(out, study_grid(config, objectives, archs, lr_scales, n_critic, seeds), runs, shard)
+
+
+def study_grid(config: Optional[str], objectives: Sequence[str], archs: Sequence[str], lr_scales: Sequence[float],
+               n_critic: Sequence[int], seeds: Sequence[int]) -> Grid:
+    """The labels a study plan's summary carries, as a Grid's axes (the runs are planned per cell)."""
     axes = [Axis("objective", tuple(objectives)), Axis("arch", tuple(archs)),
             Axis("lr_scale", tuple(f"{s:g}" for s in lr_scales)), Axis("train.lr", ()),
             Axis("train.n_critic", tuple(str(n) for n in n_critic)), Axis("train.seed", tuple(str(s) for s in seeds))]
-    return SweepPlan(out, Grid(config=config or BASE_CONFIG, axes=axes), runs, shard)
-
-
-STACKED_OVERRIDES = ("data.name=stacked_mnist",)
+    return Grid(config=config or BASE_CONFIG, axes=axes)
 
 
 def best_study_settings(study_dir: str) -> dict[str, tuple[str, float, int]]:
@@ -130,15 +128,16 @@ def plan_stacked(out: str, settings: dict[str, tuple[str, float, int]], steps: i
     as one sweep plan. Train it with ``SweepOptions(eval_samples=STACKED_EVAL_SAMPLES)``: the
     final mode coverage and KL are then measured on as many samples as a perfect generator needs
     to cover all 1,000 modes (``main`` does)."""
-    runs = []
-    for objective, (arch, scale, n_critic) in settings.items():
-        plan = plan_study(out, steps, extra=[*STACKED_OVERRIDES, *extra],
-                          objectives=[objective], archs=[arch], lr_scales=[scale], n_critic=[n_critic],
-                          seeds=seeds, config=config)
-        runs += plan.runs
+    runs = [run for objective, (arch, scale, n_critic) in settings.items()
+            for run in plan_study(out, steps, extra=[*STACKED_OVERRIDES, *extra], objectives=[objective],
+                                  archs=[arch], lr_scales=[scale], n_critic=[n_critic], seeds=seeds,
+                                  config=config).runs]
     for index, run in enumerate(runs):
         run.index = index
-    return SweepPlan(out, plan.grid, runs)
+    cells = list(settings.values())
+    distinct = lambda i: list(dict.fromkeys(cell[i] for cell in cells))   # noqa: E731
+    grid = study_grid(config, list(settings), distinct(0), distinct(1), distinct(2), seeds)
+    return SweepPlan(out, grid, runs)
 
 
 def main(argv: Optional[list[str]] = None) -> int:

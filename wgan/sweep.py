@@ -316,6 +316,17 @@ def run_names(keys: Sequence[str], values: Sequence[Sequence[Any]], texts: Seque
     return names
 
 
+def rename_run(run: RunSpec, out: str, name: str) -> RunSpec:
+    """``run`` renamed to ``name``, its run directory ``out/name`` (config and overrides alike):
+    for plans built from several grids (the study, named variants)."""
+    run.name = name
+    run_dir = os.path.join(out, name)
+    if run.cfg is not None:
+        run.cfg.run.dir = run_dir
+    run.overrides = tuple(o for o in run.overrides if not o.startswith("run.dir=")) + (f"run.dir={run_dir}",)
+    return run
+
+
 def plan_sweep(grid: Grid, out: str, shard: tuple[int, int] = (0, 1)) -> SweepPlan:
     """Build and validate every run's config; nothing is read beyond the configs, nothing written.
 

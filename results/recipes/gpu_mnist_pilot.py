@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 from wgan.executor import RunSpec
-from wgan.sweep import ConcurrentExecutor, Grid, SweepOptions, SweepPlan, plan_sweep, run_sweep
+from wgan.sweep import ConcurrentExecutor, Grid, SweepOptions, SweepPlan, plan_sweep, rename_run, run_sweep
 
 VARIANTS = {
     "base": [],
@@ -33,10 +33,8 @@ def plan_variants(out: str, steps: int) -> SweepPlan:
     for name, overrides in VARIANTS.items():
         n = steps * 3 if "train.n_critic=1" in overrides else steps
         grid = Grid(config="configs/mnist.yaml", fixed=[*COMMON, f"train.steps={n}", *overrides])
-        run = plan_sweep(grid, os.path.join(out, "_"), (0, 1)).runs[0]
-        run.name, run.index, run.swept = name, len(runs), (("variant", name),)
-        run.cfg.run.dir = os.path.join(out, name)
-        run.overrides = tuple(o for o in run.overrides if not o.startswith("run.dir=")) + (f"run.dir={run.cfg.run.dir}",)
+        run = rename_run(plan_sweep(grid, os.path.join(out, "_"), (0, 1)).runs[0], out, name)
+        run.index, run.swept = len(runs), (("variant", name),)
         runs.append(run)
     return SweepPlan(out, Grid(config="configs/mnist.yaml"), runs)
 
