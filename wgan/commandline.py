@@ -13,6 +13,8 @@ import sys
 from .config import escape_controls
 
 EXIT_BAD_INPUT = 2        # bad config, missing data, unusable run directory or checkpoints
+EXIT_INTERRUPTED = 3      # stopped by SIGINT/SIGTERM after a checkpoint (a run or a sweep)
+EXIT_RUNS_FAILED = 5      # a sweep went through, but at least one run failed (see its summary)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
-EXIT_INTERRUPTED = 3        # wgan.trainer.EXIT_INTERRUPTED, without importing the trainer here
+from .commandline import EXIT_INTERRUPTED
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -22,11 +22,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Optional
 
-from .commandline import EXIT_BAD_INPUT
+from .commandline import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_RUNS_FAILED
 from .config import ConfigError, escape_controls
 
-EXIT_INTERRUPTED = 3          # wgan.sweep's codes, without importing torch here
-EXIT_RUNS_FAILED = 5
 ALL_GPUS = "gpus"
 
 

@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import yaml
 
-from .commandline import OneLineParser, fail, parse
+from .commandline import EXIT_INTERRUPTED, EXIT_RUNS_FAILED, OneLineParser, fail, parse
 from .config import (
     Config,
     ConfigError,
@@ -57,8 +57,6 @@ from .rundir import RunDir, RunDirError
 from .shards import run_processes, split_or_none
 from .signals import StopOnSignal
 
-EXIT_INTERRUPTED = 3          # as wgan-train: stopped by SIGINT/SIGTERM after a checkpoint
-EXIT_RUNS_FAILED = 5          # the sweep went through, but at least one run failed (see the summary)
 
 # Appended to every run's overrides: the sweep keeps one bar for all runs. log.* may differ
 # between a run and its resume, so this changes nothing about the training.

@@ -25,6 +25,7 @@ import torch
 
 from . import checkpoint as ckpt
 from . import graphs, sampling, startup
+from .commandline import EXIT_INTERRUPTED  # noqa: F401 - part of this module's API (exit 3)
 from .config import Config, ConfigError
 from .critic_watch import CriticWatch
 from .data import ImageDataset, RealSampler, load_dataset, to_unit_range
@@ -49,7 +50,6 @@ from .rundir import RunDir, check_resume_compatible
 from .signals import StopOnSignal
 from .step import critic_update, generator_update
 
-EXIT_INTERRUPTED = 3      # stopped by SIGINT/SIGTERM after writing a checkpoint
 GRAPH_WARMUP_STEPS = 3    # eager generator steps before the CUDA graphs are captured
 EXIT_NONFINITE = 4        # a loss or weight became NaN/Inf; the last good checkpoint is kept
 
