@@ -32,6 +32,7 @@ import argparse
 import itertools
 import os
 import shutil
+import subprocess
 import sys
 import time
 
@@ -171,8 +172,6 @@ SPREAD_GRID = ("train.lr=5e-5,1e-4,2e-4,4e-4", "train.clip=0.01,0.02", "train.se
 
 def _sweep_cli(out: str, *args: str, gpu: str | None = None) -> float:
     """Run ``python -m wgan sweep`` as a user would; its wall time in seconds."""
-    import subprocess
-
     env = dict(os.environ, **({"CUDA_VISIBLE_DEVICES": gpu} if gpu is not None else {}))
     shutil.rmtree(out, ignore_errors=True)
     begin = time.perf_counter()

@@ -18,6 +18,14 @@ from wgan.files import write_json
 from wgan.sweep import read_summary
 
 
+def measured(paths):
+    """(classifier FID, row, its folder) of every finished run with one in these summaries."""
+    for path in paths:
+        for row in read_summary(path):
+            if row["status"] == "finished" and row.get("classifier_fid"):
+                yield float(row["classifier_fid"]), row, os.path.dirname(path)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("summaries", nargs="+")
@@ -27,15 +35,10 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     best, before = {}, {}
-    for path in args.summaries:
-        for row in read_summary(path):
-            if row["status"] == "finished" and row.get("classifier_fid"):
-                best.setdefault(row["objective"], []).append((float(row["classifier_fid"]), row["name"],
-                                                              os.path.dirname(path)))
-    for path in args.previous:
-        for row in read_summary(path):
-            if row["status"] == "finished" and row.get("classifier_fid"):
-                before[row["objective"]] = min(before.get(row["objective"], float("inf")), float(row["classifier_fid"]))
+    for fid, row, folder in measured(args.summaries):
+        best.setdefault(row["objective"], []).append((fid, row["name"], folder))
+    for fid, row, _ in measured(args.previous):
+        before[row["objective"]] = min(before.get(row["objective"], float("inf")), fid)
     picks = [(name, folder) for objective, rows in best.items()
              for fid, name, folder in sorted(rows)[:args.per_objective] if fid < before.get(objective, float("inf"))]
     if not picks:
