@@ -58,7 +58,7 @@ import numpy as np
 from .commandline import OneLineParser, fail, parse
 from .files import atomic_write, write_text
 from .rundir import RunDir
-from .sweep import SUMMARY_COLUMNS, read_sweep_rows
+from .sweep_summary import SUMMARY_COLUMNS, read_sweep_rows
 
 DIVERGED_FID = 100.0            # classifier FID above this: the run diverged (and counts as this)
 THRESHOLDS = (20.0, 10.0)       # "reaches FID < t": the fractions of Lucic et al.'s Figure 5

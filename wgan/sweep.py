@@ -2,7 +2,7 @@
 
 The parts, in the order a sweep uses them:
 
-- **The grid** (``parse_grid``, ``read_sweep_file``): overrides in Hydra's multirun convention,
+- **The grid** (``wgan/grid.py``: ``parse_grid``, ``read_sweep_file``): overrides in Hydra's multirun convention,
   ``train.lr=5e-5,1e-4`` (a comma list is several values; commas inside brackets, braces or
   quotes do not split, so ``train.betas=[0.5,0.9]`` is one value), or a sweep YAML
   (``configs/sweeps/*.yaml``: ``config``, ``overrides``, ``grid``). ``Grid.runs()`` is the cross
@@ -19,7 +19,10 @@ The parts, in the order a sweep uses them:
   as it ends, and ``request_stop(signum)``.
 - **The sweep** (``run_sweep``): skips finished runs, resumes unfinished ones, hands the rest to
   the executor, evaluates each finished run (``evaluate_run``), keeps one progress bar and one
-  status line per run, and rewrites ``summary.csv`` / ``summary.md`` after every run.
+  status line per run, and rewrites ``summary.csv`` / ``summary.md`` after every run
+  (``wgan/sweep_summary.py``).
+
+The grid's and the summaries' names stay importable from here (``from wgan.sweep import Grid``).
 
 Run names (``run_names``): the swept keys' last components with their values, e.g.
 ``lr=5e-05,n_critic=1,seed=0``; see ``run_names`` for the rules that keep them safe and unique.
@@ -27,220 +30,46 @@ Run names (``run_names``): the swept keys' last components with their values, e.
 
 from __future__ import annotations
 
-import csv
-import glob
 import hashlib
-import io
-import itertools
 import os
 import signal
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, Sequence
-
-import yaml
 
 from .commandline import EXIT_INTERRUPTED, EXIT_RUNS_FAILED, OneLineParser, fail, parse
 from .config import (
     Config,
     ConfigError,
-    _safe_yaml,
     escape_controls,
     flat_config,
     load_config,
 )
 from .data import DatasetNotFound, ImageDataset, load_dataset
 from .executor import ConcurrentExecutor, RunHooks, RunOutcome, RunSpec, _first_line
-from .files import write_text
+from .grid import Axis, Grid, parse_grid, read_sweep_file, split_values  # noqa: F401
 from .rundir import RunDir, RunDirError
 from .shards import run_processes, split_or_none
 from .signals import StopOnSignal
-
+from .sweep_summary import (  # noqa: F401
+    METRIC_COLUMNS,
+    STATUSES,
+    SUMMARY_COLUMNS,
+    previous_outcome,
+    read_summary,
+    read_sweep_rows,
+    summary_rows,
+    write_summaries,
+)
 
 # Appended to every run's overrides: the sweep keeps one bar for all runs. log.* may differ
 # between a run and its resume, so this changes nothing about the training.
 RUN_OVERRIDES = ("log.progress=false",)
 
-STATUSES = ("finished", "failed", "interrupted", "pending")
-SUMMARY_COLUMNS = ("name", "overrides", "status", "wall_s", "step", "em_distance", "fid", "classifier_fid",
-                   "class_kl", "classes_covered", "modes_covered", "mode_kl", "eval_samples", "reason")
-SUMMARY_GLOBS = ("summary.csv", "summary.shard-*-of-*.csv")   # a sweep's summary and its shards'
-METRIC_COLUMNS = ("fid", "classifier_fid", "class_kl", "classes_covered", "modes_covered", "mode_kl")
-SWEEP_FILE_KEYS = ("config", "overrides", "grid")
 MAX_NAME = 200                # bytes of a run directory's name (filesystems allow 255)
 SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-=,")
 EVAL_SEED_OFFSET = 3          # the trainer's evaluations draw latents seeded train.seed + 3 (sample_many)
-
-
-# ----------------------------------------------------------------------------- the grid
-def split_values(raw: str) -> list[str]:
-    """``raw`` split at the commas outside brackets, braces, parentheses and quotes.
-
-    ``"5e-5,1e-4"`` -> ``["5e-5", "1e-4"]``; ``"[0.5,0.9]"`` -> ``["[0.5,0.9]"]``;
-    ``"'a,b',c"`` -> ``["'a,b'", "c"]``. Unbalanced brackets leave the rest as one value (the
-    config then refuses it with its own message).
-    """
-    parts, depth, quote, start = [], 0, None, 0
-    for i, ch in enumerate(raw):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "[{(":
-            depth += 1
-        elif ch in "]})":
-            depth = max(0, depth - 1)
-        elif ch == "," and depth == 0:
-            parts.append(raw[start:i])
-            start = i + 1
-    parts.append(raw[start:])
-    return parts
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One swept key and its values, each as override text (what follows ``key=``)."""
-
-    key: str
-    values: tuple[str, ...]
-
-
-@dataclass
-class Grid:
-    """What a sweep varies: overrides for every run (``fixed``) and the swept ``axes`` in order."""
-
-    config: Optional[str] = None                     # base config: a YAML path or a shipped name
-    fixed: list[str] = field(default_factory=list)   # "key=value" applied to every run
-    axes: list[Axis] = field(default_factory=list)
-
-    def runs(self) -> list[tuple[tuple[str, str], ...]]:
-        """The cross product as ((key, value text), ...) per run; the last axis varies fastest."""
-        if not self.axes:
-            return [()]
-        return [tuple(zip((a.key for a in self.axes), combo))
-                for combo in itertools.product(*(a.values for a in self.axes))]
-
-    def merged(self, other: "Grid") -> "Grid":
-        """This grid with ``other``'s fixed overrides and axes added; a key of ``other`` replaces this
-        grid's value(s) for it (keeping its place), and ``other.config`` wins when given."""
-        axes = {a.key: a for a in self.axes}
-        fixed = [f for f in self.fixed if f.split("=", 1)[0].strip() not in {a.key for a in other.axes}]
-        for axis in other.axes:
-            axes[axis.key] = axis
-        other_fixed_keys = {f.split("=", 1)[0].strip() for f in other.fixed}
-        axes = {k: a for k, a in axes.items() if k not in other_fixed_keys}
-        return Grid(other.config or self.config, fixed + list(other.fixed), list(axes.values()))
-
-
-def _key_of(text: str) -> str:
-    if "=" not in text:
-        hint = f"; to read a sweep file pass --sweep {text}" if text.endswith((".yaml", ".yml")) else ""
-        raise ConfigError(f"override '{escape_controls(text)}' is not of the form key=value or key=v1,v2,..., "
-                          f"e.g. train.lr=5e-5,1e-4{hint}")
-    key = text.split("=", 1)[0].strip()
-    if not key:
-        raise ConfigError(f"override '{escape_controls(text)}' has no key; write it as key=value, e.g. train.lr=1e-4")
-    return key
-
-
-def parse_grid(overrides: Sequence[str]) -> Grid:
-    """Command-line overrides as a Grid (Hydra's multirun convention).
-
-    ``key=v1,v2,v3`` sweeps ``key`` over three values; ``key=value`` (no top-level comma) and
-    ``key=`` (nothing: the key's default, as in a single run) apply to every run. An empty
-    value inside a list (``train.lr=1e-4,``) and a key given twice are refused.
-
-    Raises:
-        ConfigError: one line naming the override.
-    """
-    grid, seen = Grid(), set()
-    for text in overrides:
-        key = _key_of(text)
-        if key in seen:
-            raise ConfigError(f"{escape_controls(key)} is given twice; give it once, with all its values as "
-                              f"{escape_controls(key)}=v1,v2,...")
-        seen.add(key)
-        raw = text.split("=", 1)[1]
-        values = split_values(raw)
-        if len(values) == 1:
-            grid.fixed.append(text)
-            continue
-        if any(not v.strip() for v in values):
-            raise ConfigError(f"{escape_controls(text)} has an empty value in its list; remove the stray comma "
-                              f"(to sweep the default, give the value explicitly)")
-        grid.axes.append(Axis(key, tuple(v.strip() for v in values)))
-    return grid
-
-
-def _value_text(value: Any) -> str:
-    """A YAML value as override text that the config parser reads back as the same value."""
-    if value is None:
-        return ""
-    text = yaml.safe_dump(value, default_flow_style=True, width=10**9).strip()
-    return text[:-4].strip() if text.endswith("\n...") else text
-
-
-def read_sweep_file(path: str) -> Grid:
-    """A sweep YAML (``configs/sweeps/*.yaml``) as a Grid::
-
-        config: mnist                  # base config: shipped name, or a path (relative to this file)
-        overrides: [train.steps=5000]  # key=value for every run (or a mapping key: value)
-        grid:                          # swept keys, in order; the last varies fastest
-          train.lr: [5e-5, 1e-4, 2e-4]
-          train.n_critic: [1, 5]
-
-    A grid value that is not a list is one value for every run; an empty list is refused; a
-    list value (``train.betas``) is written as a list of lists (``[[0.5, 0.9], [0.0, 0.9]]``).
-
-    Raises:
-        ConfigError: one line naming the file and the problem.
-    """
-    shown = f"'{escape_controls(path)}'"
-    try:
-        with open(path, encoding="utf-8") as handle:
-            tree = _safe_yaml(handle.read())
-    except FileNotFoundError:
-        raise ConfigError(f"sweep file {shown} does not exist; see configs/sweeps/ for examples") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"sweep file {shown} cannot be read ({err.__class__.__name__})") from None
-    except yaml.YAMLError as err:
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(f"sweep file {shown} is not valid YAML ({escape_controls(problem)}); fix its syntax") from None
-    if not isinstance(tree, dict):
-        raise ConfigError(f"sweep file {shown} must be a mapping with keys {', '.join(SWEEP_FILE_KEYS)}")
-    unknown = [str(k) for k in tree if k not in SWEEP_FILE_KEYS]
-    if unknown:
-        raise ConfigError(f"sweep file {shown} has unknown key '{escape_controls(unknown[0])}'; its keys are "
-                          f"{', '.join(SWEEP_FILE_KEYS)}")
-    grid = Grid()
-    base = tree.get("config")
-    if base is not None:
-        if not isinstance(base, str) or not base:
-            raise ConfigError(f"sweep file {shown}: config must name a config file or a shipped config, e.g. mnist")
-        beside = os.path.join(os.path.dirname(path), base)
-        grid.config = beside if os.path.sep in base and os.path.exists(beside) else base
-    overrides = tree.get("overrides") or []
-    if isinstance(overrides, dict):
-        overrides = [f"{k}={_value_text(v)}" for k, v in overrides.items()]
-    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
-        raise ConfigError(f"sweep file {shown}: overrides must be a list of key=value strings")
-    for text in overrides:
-        _key_of(text)
-    grid.fixed = list(overrides)
-    body = tree.get("grid") or {}
-    if not isinstance(body, dict):
-        raise ConfigError(f"sweep file {shown}: grid must map keys to lists of values, e.g. train.lr: [5e-5, 1e-4]")
-    for key, values in body.items():
-        key = str(key)
-        if not isinstance(values, list):
-            values = [values]
-        if not values:
-            raise ConfigError(f"sweep file {shown}: grid key {escape_controls(key)} has an empty list of values; "
-                              f"give at least one value or remove the key")
-        grid.axes.append(Axis(key, tuple(_value_text(v) for v in values)))
-    return grid
 
 
 # ----------------------------------------------------------------------------- the plan
@@ -452,99 +281,6 @@ def final_em(run: RunSpec, step: int) -> Optional[float]:
     return float(values[-1]) if values else None
 
 
-# ----------------------------------------------------------------------------- summaries
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def summary_rows(plan: SweepPlan, outcomes: dict[str, RunOutcome]) -> list[dict]:
-    rows = []
-    for run in plan.mine:
-        o = outcomes[run.name]
-        row = {"name": run.name, "overrides": run.overrides_text(), "status": o.status, "wall_s": o.wall_s,
-               "step": o.step, "em_distance": o.em_distance, "eval_samples": o.eval_samples, "reason": o.reason}
-        row.update({k: o.metrics.get(k) for k in METRIC_COLUMNS})
-        row.update(dict(run.swept))
-        rows.append({k: _cell(v) for k, v in row.items()})
-    return rows
-
-
-def write_summaries(plan: SweepPlan, outcomes: dict[str, RunOutcome]) -> tuple[str, str]:
-    """``summary.csv`` and ``summary.md`` (or the shard's) in ``--out``, written atomically.
-
-    The CSV has SUMMARY_COLUMNS and then one column per swept key (its value text), so a table
-    tool or scripts/plot_sweep.py needs no parsing of ``overrides``.
-    """
-    csv_path, md_path = plan.summary_paths()
-    rows = summary_rows(plan, outcomes)
-    columns = list(SUMMARY_COLUMNS) + plan.keys
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(csv_path, text.getvalue())
-    counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
-    i, n = plan.shard
-    shown = ["name", "status", "step", "em_distance", "fid", "classifier_fid", "class_kl", "classes_covered",
-             "wall_s", "reason"]
-    lines = [f"# Sweep {os.path.basename(os.path.normpath(plan.out))}" + (f" (shard {i} of {n})" if n > 1 else ""),
-             "",
-             f"{len(rows)} runs: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES) + ". Swept: "
-             + (", ".join(plan.keys) or "nothing") + ". Metrics of the final generator (fid: Inception FID, blank "
-             "when no Inception network is found; classifier metrics for MNIST); the sample count is in "
-             "summary.csv's eval_samples.",
-             "",
-             "| " + " | ".join(shown) + " |",
-             "| " + " | ".join("---" for _ in shown) + " |"]
-    for row in rows:
-        lines.append("| " + " | ".join(row[c].replace("|", "\\|") for c in shown) + " |")
-    write_text(md_path, "\n".join(lines) + "\n")
-    return csv_path, md_path
-
-
-def read_sweep_rows(sweep_dir: str) -> list[dict]:
-    """Every run's row from a sweep folder's summary files (``summary.csv`` and the shards'),
-    one row per run name, a finished row winning over an unfinished one."""
-    rows: dict = {}
-    for pattern in SUMMARY_GLOBS:
-        for path in sorted(glob.glob(os.path.join(glob.escape(sweep_dir), pattern))):
-            for row in read_summary(path):
-                name = row.get("name", "")
-                if name not in rows or row.get("status") == "finished":
-                    rows[name] = row
-    return list(rows.values())
-
-
-def read_summary(path: str) -> list[dict]:
-    """Rows of a summary CSV; [] when it does not exist or cannot be read."""
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            return list(csv.DictReader(handle))
-    except (OSError, csv.Error, UnicodeDecodeError):
-        return []
-
-
-def _number(text: Optional[str]):
-    if text in (None, ""):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
-
-
-def _previous_outcome(row: dict) -> RunOutcome:
-    return RunOutcome(row.get("name", ""), row.get("status", "pending"), int(_number(row.get("step")) or 0),
-                      _number(row.get("wall_s")), _number(row.get("em_distance")),
-                      {k: _number(row.get(k)) for k in METRIC_COLUMNS if _number(row.get(k)) is not None},
-                      _number(row.get("eval_samples")), row.get("reason", ""))
-
-
 # ----------------------------------------------------------------------------- the sweep
 @dataclass
 class SweepOptions:
@@ -646,7 +382,7 @@ def run_sweep(plan: SweepPlan, options: Optional[SweepOptions] = None, executor=
         write_summaries(plan, outcomes)
 
     for run in runs:
-        before = _previous_outcome(previous[run.name]) if run.name in previous else None
+        before = previous_outcome(previous[run.name]) if run.name in previous else None
         outcomes[run.name] = RunOutcome(run.name, "pending", done_at_start[run.name],
                                         before.wall_s if before else None)
     # The first SIGINT/SIGTERM asks the executor to stop: every running run checkpoints at its
@@ -656,7 +392,7 @@ def run_sweep(plan: SweepPlan, options: Optional[SweepOptions] = None, executor=
         with signals:
             write_summaries(plan, outcomes)
             for run in runs:
-                before = _previous_outcome(previous[run.name]) if run.name in previous else None
+                before = previous_outcome(previous[run.name]) if run.name in previous else None
                 if run.cfg is None:
                     conclude(run, RunOutcome(run.name, "failed", reason=run.refused), None)
                 elif run.finished():
@@ -684,7 +420,7 @@ def run_sweep(plan: SweepPlan, options: Optional[SweepOptions] = None, executor=
             if signals.signum is None:
                 for outcome in executor.train(todo, hooks):
                     run = by_name[outcome.name]
-                    before = _previous_outcome(previous[run.name]) if run.name in previous else None
+                    before = previous_outcome(previous[run.name]) if run.name in previous else None
                     conclude(run, outcome, before)
     except KeyboardInterrupt:
         write_summaries(plan, outcomes)
