@@ -13,7 +13,6 @@ from conftest import REPO, subprocess_env
 
 from wgan import study_report as sr
 from wgan.rundir import RunDir
-from wgan.study_figures import FIGURES
 from wgan.sweep import SUMMARY_COLUMNS
 
 LABEL_COLUMNS = ["objective", "arch", "lr_scale", "train.lr", "train.n_critic", "train.seed"]
@@ -251,7 +250,7 @@ def test_report_writes_pngs_tables_and_strict_json(tmp_path):
     fid_file.write_text(json.dumps({"wgan-0-nonorm": 4.2, "someone-else": 9.0}))
     out = tmp_path / "out"
     assert sr.main([write_study(tmp_path / "s", runs), "--out", str(out), "--fid", str(fid_file)]) == 0
-    for name in FIGURES:
+    for name in sr.FIGURES:
         assert (out / name).read_bytes()[:8] == PNG_MAGIC
     tables = (out / "tables.md").read_text()
     assert "## Verdict" in tables and tables.count("**supported**") + tables.count("**refuted**") \
