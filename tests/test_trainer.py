@@ -139,7 +139,7 @@ def test_trainer_matches_a_plain_algorithm_1_loop(tmp_path, mnist_test):
     import copy
 
     from wgan.data import RealSampler
-    from wgan.trainer import noise_seed
+    from wgan.seeding import noise_seed
     cfg = tiny(tmp_path, "train.n_critic=3", "train.lr=1e-3")
     trainer = Trainer(cfg, mnist_test, echo=quiet)
     gen, critic = copy.deepcopy(trainer.generator), copy.deepcopy(trainer.critic)

@@ -187,7 +187,8 @@ class GroupedRuns:
         from .devices import resolve_device
         from .models import build_models
         from .objectives import get_objective
-        from .trainer import Autocast, noise_seed, seed_everything
+        from .seeding import noise_seed, seed_everything
+        from .trainer import Autocast
 
         first = flat_config(cfgs[0].to_dict())
         for cfg in cfgs[1:]:

@@ -10,19 +10,32 @@ import csv
 import glob
 import io
 import os
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional, Protocol
 
-from .executor import RunOutcome
+from .executor import RunOutcome, RunSpec
 from .files import write_text
-
-if TYPE_CHECKING:
-    from .sweep import SweepPlan
 
 STATUSES = ("finished", "failed", "interrupted", "pending")
 SUMMARY_COLUMNS = ("name", "overrides", "status", "wall_s", "step", "em_distance", "fid", "classifier_fid",
                    "class_kl", "classes_covered", "modes_covered", "mode_kl", "eval_samples", "reason")
 SUMMARY_GLOBS = ("summary.csv", "summary.shard-*-of-*.csv")   # a sweep's summary and its shards'
 METRIC_COLUMNS = ("fid", "classifier_fid", "class_kl", "classes_covered", "modes_covered", "mode_kl")
+
+
+class PlannedSweep(Protocol):
+    """What the summaries read of a plan (``sweep.SweepPlan``), named here so this module needs no
+    import of the sweep that imports it."""
+
+    out: str
+    shard: tuple[int, int]
+
+    @property
+    def keys(self) -> list[str]: ...
+
+    @property
+    def mine(self) -> list[RunSpec]: ...
+
+    def summary_paths(self) -> tuple[str, str]: ...
 
 
 def _cell(value: Any) -> str:
@@ -33,7 +46,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def summary_rows(plan: SweepPlan, outcomes: dict[str, RunOutcome]) -> list[dict]:
+def summary_rows(plan: PlannedSweep, outcomes: dict[str, RunOutcome]) -> list[dict]:
     rows = []
     for run in plan.mine:
         o = outcomes[run.name]
@@ -45,7 +58,7 @@ def summary_rows(plan: SweepPlan, outcomes: dict[str, RunOutcome]) -> list[dict]
     return rows
 
 
-def write_summaries(plan: SweepPlan, outcomes: dict[str, RunOutcome]) -> tuple[str, str]:
+def write_summaries(plan: PlannedSweep, outcomes: dict[str, RunOutcome]) -> tuple[str, str]:
     """``summary.csv`` and ``summary.md`` (or the shard's) in ``--out``, written atomically.
 
     The CSV has SUMMARY_COLUMNS and then one column per swept key (its value text), so a table

@@ -14,13 +14,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import random
 import sys
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
-import numpy as np
 import torch
 
 from . import checkpoint as ckpt
@@ -47,6 +45,7 @@ from .models import build_models, count_parameters
 from .objectives import get_objective
 from .provenance import FINISHED, INTERRUPTED, RunRecord
 from .rundir import RunDir, check_resume_compatible
+from .seeding import noise_seed, rng_state, seed_everything, set_rng_state
 from .signals import StopOnSignal
 from .step import critic_update, generator_update
 
@@ -80,38 +79,6 @@ def resolve_device(name: str) -> torch.device:
         return _resolve_device(name)
     except DeviceUnavailable:
         raise ConfigError("system.device=cuda but no CUDA device is available; use system.device=auto or cpu") from None
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def _rng_state() -> dict:
-    np_state = np.random.get_state()
-    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
-             "numpy": {"key": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                       "has_gauss": int(np_state[3]), "cached": float(np_state[4])}}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    torch.set_rng_state(state["torch"])
-    n = state["numpy"]
-    np.random.set_state(("MT19937", n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
-    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def noise_seed(seed: int, rank: int, step: int) -> int:
-    """Seed of a rank's noise stream: distinct per rank; ``step`` re-derives it when a run
-    resumes with another number of processes."""
-    return (seed + 1 + rank * 1_000_003 + step * 7_919) % 2**63
 
 
 def make_optimizer(params, cfg: Config, capturable: bool) -> torch.optim.Optimizer:
@@ -369,7 +336,7 @@ class Trainer:
     def state_dict(self) -> dict:
         """Everything needed to continue bit-exactly. Under torchrun every rank must call it
         (it gathers each rank's RNG states); only rank 0 writes the result."""
-        local_rng = {**_rng_state(), "noise": self.noise.get_state()}
+        local_rng = {**rng_state(), "noise": self.noise.get_state()}
         ranks = gather_objects(local_rng, self.dist) if self.dist.enabled else None
         averaged = {"generator_ema": self.sampling_generator().state_dict()} if self.ema is not None else {}
         return {
@@ -438,7 +405,7 @@ class Trainer:
         saved_world = int(state.get("world_size", 1))
         if saved_world == self.dist.world_size:
             own = rng["ranks"][self.dist.rank] if self.dist.enabled else rng
-            _set_rng_state(own)
+            set_rng_state(own)
             self.noise.set_state(own["noise"])
         else:
             # Another number of processes: the data order continues exactly (its state is shared
