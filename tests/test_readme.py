@@ -19,5 +19,9 @@ def test_notebook_example_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(REPO)
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "torch.Size([16, 1, 16, 16])" in out
+    # The shape the README's comment promises, read from the README so the two cannot drift.
+    promised = re.search(r"print\(images\.shape\)\s+# (torch\.Size\(\[[\d, ]+\]\))", code)
+    assert promised, "the README's example no longer says which shape it prints"
+    assert promised.group(1) == "torch.Size([16, 1, 32, 32])"     # mnist_cpu's 32x32
+    assert promised.group(1) in out
     assert re.search(r"^20 -?\d+\.\d+$", out, re.M)
