@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .objectives import Objective
+from .trainer import Autocast, lr_decay_factor
 
 _ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Identity)
 
@@ -188,7 +189,6 @@ class GroupedRuns:
         from .models import build_models
         from .objectives import get_objective
         from .seeding import noise_seed, seed_everything
-        from .trainer import Autocast
 
         first = flat_config(cfgs[0].to_dict())
         for cfg in cfgs[1:]:
@@ -269,10 +269,9 @@ class GroupedRuns:
             self._graphs = graphs.capture([self._critic_compute, self._generator_compute])
         eager = self.use_graphs and self._graphs is None
         t = self.cfgs[0].train
-        if t.lr_decay in ("linear", "linear-generator"):
-            self.opt_g.factor.fill_(max(0.0, 1.0 - self.step / t.steps))
-            if t.lr_decay == "linear":
-                self.opt_c.factor.copy_(self.opt_g.factor)
+        if t.lr_decay != "none":
+            self.opt_g.factor.fill_(lr_decay_factor(t, self.step, "generator"))
+            self.opt_c.factor.fill_(lr_decay_factor(t, self.step, "critic"))
 
         def one() -> None:
             for _ in range(t.n_critic):

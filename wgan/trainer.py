@@ -81,6 +81,14 @@ def resolve_device(name: str) -> torch.device:
         raise ConfigError("system.device=cuda but no CUDA device is available; use system.device=auto or cpu") from None
 
 
+def lr_decay_factor(train, step: int, part: str = "generator") -> float:
+    """Factor on ``train.lr`` of ``part`` (generator or critic) during generator step ``step``
+    (0-based), as ``train.lr_decay`` asks: the one definition of the schedule."""
+    if train.lr_decay == "linear" or (train.lr_decay == "linear-generator" and part == "generator"):
+        return max(0.0, 1.0 - step / train.steps)
+    return 1.0
+
+
 def make_optimizer(params, cfg: Config, capturable: bool) -> torch.optim.Optimizer:
     t = cfg.train
     if t.optimizer == "rmsprop":
@@ -275,11 +283,7 @@ class Trainer:
 
     # ---------------------------------------------------------------- learning rate
     def _decay(self, step: int, part: str = "generator") -> float:
-        """Factor on ``train.lr`` of ``part`` (generator or critic) during generator step ``step`` (0-based)."""
-        mode = self.cfg.train.lr_decay
-        if mode == "linear" or (mode == "linear-generator" and part == "generator"):
-            return max(0.0, 1.0 - step / self.cfg.train.steps)
-        return 1.0
+        return lr_decay_factor(self.cfg.train, step, part)
 
     def lr_at(self, step: int, part: str = "generator") -> float:
         """Learning rate of ``part``'s optimiser (generator or critic) during generator step ``step`` (0-based)."""
