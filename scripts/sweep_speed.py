@@ -128,6 +128,14 @@ def _tensors_equal(a, b) -> bool:
     return a == b
 
 
+FINAL_STATE = ("generator", "generator_ema", "critic", "opt_g", "opt_c")
+
+
+def final_states_equal(a: dict, b: dict) -> bool:
+    """Two runs' checkpoints hold bitwise the same weights, weight average and optimiser states."""
+    return all(_tensors_equal(a.get(key), b.get(key)) for key in FINAL_STATE)
+
+
 def same(root: str, steps: int = 20, extra: tuple = (), modes: tuple = ("false", "true")) -> list[dict]:
     checks = []
     for deterministic in modes:
@@ -154,8 +162,7 @@ def same(root: str, steps: int = 20, extra: tuple = (), modes: tuple = ("false",
                     worst = max(worst, diff)
             ca = read_checkpoint(RunDir(together).checkpoint(steps))
             cb = read_checkpoint(RunDir(alone).checkpoint(steps))
-            bitwise &= all(_tensors_equal(ca.get(key), cb.get(key))
-                          for key in ("generator", "generator_ema", "critic", "opt_g", "opt_c"))
+            bitwise &= final_states_equal(ca, cb)
             streams &= all(_tensors_equal(ca["rng"][key], cb["rng"][key]) for key in ("noise", "sampler"))
         check = {"overrides": list(extra), "deterministic": deterministic == "true", "runs": 4, "steps": steps,
                  "max_relative_loss_diff": worst, "per_step": per_step,
@@ -187,7 +194,7 @@ def spread(steps: int, root: str) -> list[dict]:
     gpus = torch.cuda.device_count()
     common = ["system.precision=tf32", "system.channels_last=true", f"train.steps={steps}", "log.log_every=100",
               "log.sample_every=100000", "log.checkpoint_every=100000", *SPREAD_GRID]
-    runs = 32
+    runs = len(parse_grid(SPREAD_GRID).runs())
     one = _sweep_cli(os.path.join(root, "one_gpu"), "--parallel", "16", *common, gpu="0")
     many = _sweep_cli(os.path.join(root, "all_gpus"), "--processes", "gpus", "--parallel", "16", *common)
     rows = [{"what": "speed", "gpus": 1, "runs": runs, "steps_per_run": steps, "wall_s": one,
@@ -209,7 +216,7 @@ def spread(steps: int, root: str) -> list[dict]:
             continue
         a = read_checkpoint(RunDir(os.path.join(root, "same_spread", name)).checkpoint(20))
         b = read_checkpoint(RunDir(alone).checkpoint(20))
-        equal &= all(_tensors_equal(a.get(k), b.get(k)) for k in ("generator", "generator_ema", "critic", "opt_g", "opt_c"))
+        equal &= final_states_equal(a, b)
     rows.append({"what": "same", "gpus": gpus, "runs": 4, "steps": 20, "deterministic": True,
                  "final_weights_bitwise_equal": equal})
     print(f"4 runs spread over {gpus} GPU(s) vs each alone on GPU 0 (fp32, deterministic, 20 steps): final weights, "

@@ -134,9 +134,8 @@ def plan_stacked(out: str, settings: dict[str, tuple[str, float, int]], steps: i
                                   config=config).runs]
     for index, run in enumerate(runs):
         run.index = index
-    cells = list(settings.values())
-    distinct = lambda i: list(dict.fromkeys(cell[i] for cell in cells))   # noqa: E731
-    grid = study_grid(config, list(settings), distinct(0), distinct(1), distinct(2), seeds)
+    archs, scales, n_critics = (list(dict.fromkeys(column)) for column in zip(*settings.values()))
+    grid = study_grid(config, list(settings), archs, scales, n_critics, seeds)
     return SweepPlan(out, grid, runs)
 
 
