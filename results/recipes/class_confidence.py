@@ -2,8 +2,8 @@
 
 Usage: python results/recipes/class_confidence.py [RUN_OR_EXPORT ...]
 
-For the real MNIST test digits at 28x28 and resized (antialiased bilinear) to 16x16 and 32x32,
-then for 10,000 samples of each generator given (latents seeded 0, as scripts/evaluate.py draws them), prints
+For the real MNIST test digits at 28x28 and resized to 16x16 and 32x32 as the training data is
+(``wgan.data.resize_uint8``), then for 10,000 samples of each generator given (latents seeded 0, as scripts/evaluate.py draws them), prints
 per class: the count of argmax labels, the mean top probability, and the count classified with
 probability > 0.95; and the class KL to uniform that scripts/evaluate.py reports.
 """
@@ -11,10 +11,9 @@ probability > 0.95; and the class KL to uniform that scripts/evaluate.py reports
 import sys
 
 import torch
-import torch.nn.functional as F
 
 from wgan import sampling
-from wgan.data import load_mnist
+from wgan.data import load_mnist, resize_uint8
 from wgan.export import load_generator
 from wgan.metrics.classifier import classify, load_classifier
 from wgan.metrics.modes import kl_to_uniform
@@ -43,8 +42,7 @@ def main(paths) -> None:
     test = load_mnist("data", "test").images[:10000]
     report("real test digits", test, classifier)
     for size in (16, 32):
-        x = F.interpolate(test.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        report(f"real test digits resized to {size}", x.round().clamp(0, 255).to(torch.uint8), classifier)
+        report(f"real test digits resized to {size}", resize_uint8(test, size), classifier)
     for path in paths:
         report(path, sampling.generate(load_generator(path, "cpu"), 10000, 0), classifier)
 
