@@ -282,12 +282,9 @@ class Trainer:
         self.generator_step()
 
     # ---------------------------------------------------------------- learning rate
-    def _decay(self, step: int, part: str = "generator") -> float:
-        return lr_decay_factor(self.cfg.train, step, part)
-
     def lr_at(self, step: int, part: str = "generator") -> float:
         """Learning rate of ``part``'s optimiser (generator or critic) during generator step ``step`` (0-based)."""
-        return self.cfg.train.lr * self._decay(step, part)
+        return self.cfg.train.lr * lr_decay_factor(self.cfg.train, step, part)
 
     def _schedule_lr(self, step: int) -> None:
         """(Re)build the lr schedules so that the next generator step, ``step``, uses ``lr_at(step)``.
@@ -307,8 +304,9 @@ class Trainer:
                 if self.use_graphs:
                     group["lr"] = torch.tensor(self.lr_at(step, part), device=self.device)
                     self._lr_tensors.append((group, group["lr"]))
-        self.lr_schedules = [torch.optim.lr_scheduler.LambdaLR(opt, functools.partial(self._decay, part=part),
-                                                               last_epoch=step - 1) for opt, part in parts]
+        self.lr_schedules = [torch.optim.lr_scheduler.LambdaLR(
+            opt, functools.partial(lr_decay_factor, self.cfg.train, part=part), last_epoch=step - 1)
+            for opt, part in parts]
 
     def _advance_lr(self) -> None:
         for schedule in self.lr_schedules:
