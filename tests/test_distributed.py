@@ -93,3 +93,28 @@ def test_a_failing_worker_is_its_own_exit_code_through_wgan_launch(tmp_path):
                          env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr[-2000:]
     assert "train.lr must be > 0" in bad.stderr
+
+
+def test_one_process_under_torchrun_leaves_no_process_group_behind(monkeypatch):
+    """torchrun with --nproc_per_node=1 joins a group of one (nothing to all-reduce); shutdown must
+    still destroy it, or NCCL warns at exit that destroy_process_group() was never called."""
+    import socket
+
+    import torch.distributed as dist
+
+    from wgan.distributed import from_environment, shutdown
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for key, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+                       "MASTER_PORT": str(port)}.items():
+        monkeypatch.setenv(key, value)
+    ctx = from_environment("cpu")
+    try:
+        assert dist.is_initialized() and not ctx.enabled and ctx.world_size == 1
+        shutdown(ctx)
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

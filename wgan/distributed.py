@@ -143,5 +143,7 @@ def barrier(ctx: DistContext) -> None:
 
 
 def shutdown(ctx: DistContext) -> None:
-    if ctx.enabled and dist.is_initialized():
+    # Also for one process under torchrun: from_environment joined a group of one, and NCCL warns
+    # at exit about a group that was never destroyed.
+    if dist.is_initialized():
         dist.destroy_process_group()
