@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 from wgan.executor import RunSpec
-from wgan.sweep import ConcurrentExecutor, Grid, SweepOptions, SweepPlan, plan_sweep, rename_run, run_sweep
+from wgan.sweep import Axis, ConcurrentExecutor, Grid, SweepOptions, SweepPlan, plan_sweep, rename_run, run_sweep
 
 VARIANTS = {
     "base": [],
@@ -36,7 +36,8 @@ def plan_variants(out: str, steps: int) -> SweepPlan:
         run = rename_run(plan_sweep(grid, os.path.join(out, "_"), (0, 1)).runs[0], out, name)
         run.index, run.swept = len(runs), (("variant", name),)
         runs.append(run)
-    return SweepPlan(out, Grid(config="configs/mnist.yaml"), runs)
+    # the summary has a column per axis of the plan's grid: "variant" labels the runs
+    return SweepPlan(out, Grid(config="configs/mnist.yaml", axes=[Axis("variant", tuple(VARIANTS))]), runs)
 
 
 def main() -> int:
