@@ -11,7 +11,7 @@ wgan/study_report.py's docstring and in tables.md. Needs matplotlib (pip install
 
 import sys
 
-from wgan.study_report import main
+from wgan.study_output import main
 
 if __name__ == "__main__":
     sys.exit(main())

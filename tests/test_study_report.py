@@ -1,4 +1,4 @@
-"""wgan/study_report.py and scripts/study_report.py on synthetic study folders with known numbers."""
+"""wgan/study_report.py, wgan/study_output.py and scripts/study_report.py on synthetic study folders with known numbers."""
 
 import csv
 import json
@@ -11,6 +11,7 @@ import sys
 import pytest
 from conftest import REPO, subprocess_env
 
+from wgan import study_output as so
 from wgan import study_report as sr
 from wgan.rundir import RunDir
 from wgan.sweep import SUMMARY_COLUMNS
@@ -182,7 +183,7 @@ def test_missing_metrics_fall_back_to_the_last_eval_row_or_stay_unmeasured(tmp_p
     assert stats["measured"] == 2 and stats["counted"] == 4 and stats["below_10"] == 0.5
     assert report["objectives"]["wgan"]["median_spearman"] == pytest.approx(1)
     assert [v.outcome for v in report["verdicts"]][3] == "no data"                          # no gan, no nonorm
-    sr.tables_markdown(report)                                                              # blanks format
+    so.tables_markdown(report)                                                              # blanks format
 
 
 # ----------------------------------------------------------------------------- verdicts
@@ -234,7 +235,7 @@ def test_stacked_mnist_coverage_is_judged_against_a_perfect_generator_at_the_sam
     assert report["stacked"]["wgan"]["collapse_free"] == 1.0 and report["stacked"]["gan"]["collapse_free"] == 0.0
     assert report["stacked"]["wgan"]["median_modes"] == 920
     assert report["verdicts"][1].outcome == "supported" and "Stacked MNIST" in report["verdicts"][1].evidence
-    assert "## Stacked MNIST" in sr.tables_markdown(report)
+    assert "## Stacked MNIST" in so.tables_markdown(report)
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -249,8 +250,8 @@ def test_report_writes_pngs_tables_and_strict_json(tmp_path):
     fid_file = tmp_path / "fid.json"
     fid_file.write_text(json.dumps({"wgan-0-nonorm": 4.2, "someone-else": 9.0}))
     out = tmp_path / "out"
-    assert sr.main([write_study(tmp_path / "s", runs), "--out", str(out), "--fid", str(fid_file)]) == 0
-    for name in sr.FIGURES:
+    assert so.main([write_study(tmp_path / "s", runs), "--out", str(out), "--fid", str(fid_file)]) == 0
+    for name in so.FIGURES:
         assert (out / name).read_bytes()[:8] == PNG_MAGIC
     tables = (out / "tables.md").read_text()
     assert "## Verdict" in tables and tables.count("**supported**") + tables.count("**refuted**") \
@@ -263,14 +264,14 @@ def test_report_writes_pngs_tables_and_strict_json(tmp_path):
 
 
 def test_cli_refuses_a_folder_without_summary_in_one_line(tmp_path, capsys):
-    assert sr.main([str(tmp_path)]) == 2
+    assert so.main([str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and "summary.csv" in err and "--out folder" in err
-    assert sr.main([str(tmp_path / "missing")]) == 2
+    assert so.main([str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
     write_study(tmp_path / "s", fids("wgan", [5]))
     (tmp_path / "bad.json").write_text("[1, 2]")
-    assert sr.main([str(tmp_path / "s"), "--fid", str(tmp_path / "bad.json"), "--out", str(tmp_path / "o")]) == 2
+    assert so.main([str(tmp_path / "s"), "--fid", str(tmp_path / "bad.json"), "--out", str(tmp_path / "o")]) == 2
     assert "must map run names to numbers" in capsys.readouterr().err
 
 
