@@ -121,17 +121,27 @@ def _objective_runs(runs: Sequence[RunResult]) -> dict:
     return {o: groups[(o,)] for o in ordered((k[0] for k in groups), OBJECTIVE_ORDER)}
 
 
-def figure_fid_box(runs: Sequence[RunResult], path: str) -> str | None:
-    """Final classifier FID per objective over its grid (Lucic et al. Fig. 4); diverged runs at the cap."""
-    groups = {o: [r for r in rs if r.effective_fid is not None] for o, rs in _objective_runs(runs).items()}
-    groups = {o: rs for o, rs in groups.items() if rs}
+def _objective_boxes(groups: dict, value) -> tuple | None:
+    """A figure with one box per objective over ``value(item)`` of its items (objectives without
+    items left out): (fig, ax, groups, names, rng), rng for a fixed jitter (the figure is the same on
+    every rerun); None when no objective has an item."""
+    groups = {o: items for o, items in groups.items() if items}
     if not groups:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(1.4 * len(groups) + 3, 4.5))
     names = list(groups)
-    ax.boxplot([[r.effective_fid for r in groups[o]] for o in names], showfliers=False)
-    rng = np.random.default_rng(0)      # fixed jitter: the figure is the same on every rerun
+    ax.boxplot([[value(item) for item in groups[o]] for o in names], showfliers=False)
+    return fig, ax, groups, names, np.random.default_rng(0)
+
+
+def figure_fid_box(runs: Sequence[RunResult], path: str) -> str | None:
+    """Final classifier FID per objective over its grid (Lucic et al. Fig. 4); diverged runs at the cap."""
+    drawn = _objective_boxes({o: [r for r in rs if r.effective_fid is not None]
+                              for o, rs in _objective_runs(runs).items()}, lambda r: r.effective_fid)
+    if drawn is None:
+        return None
+    fig, ax, groups, names, rng = drawn
     for i, o in enumerate(names, 1):
         ok = [r.effective_fid for r in groups[o] if not r.diverged]
         bad = [r for r in groups[o] if r.diverged]
@@ -204,15 +214,11 @@ def figure_arch_heatmap(arch_stats: dict, path: str) -> str | None:
 
 def figure_spearman(runs: Sequence[RunResult], path: str) -> str | None:
     """Spearman(EM, FID) of each run, per objective."""
-    groups = {o: [r.spearman for r in rs if r.spearman is not None] for o, rs in _objective_runs(runs).items()}
-    groups = {o: v for o, v in groups.items() if v}
-    if not groups:
+    drawn = _objective_boxes({o: [r.spearman for r in rs if r.spearman is not None]
+                              for o, rs in _objective_runs(runs).items()}, lambda rho: rho)
+    if drawn is None:
         return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(1.4 * len(groups) + 3, 4.5))
-    names = list(groups)
-    ax.boxplot([groups[o] for o in names], showfliers=False)
-    rng = np.random.default_rng(0)
+    fig, ax, groups, names, rng = drawn
     for i, o in enumerate(names, 1):
         ax.scatter(i + rng.uniform(-0.15, 0.15, len(groups[o])), groups[o], s=12, alpha=0.7, zorder=3)
     ax.axhline(0, color="grey", linewidth=0.8)
