@@ -43,6 +43,8 @@ from wgan.files import write_json
 from wgan.rundir import RunDir
 from wgan.sweep import ConcurrentExecutor, SweepOptions, parse_grid, plan_sweep, run_sweep
 
+from loss_diff import relative_differences, training_rows   # scripts/loss_diff.py, beside this script
+
 RECIPES = {"mnist": "configs/mnist.yaml", "mnist_paper": "configs/mnist_paper.yaml"}
 QUIET = SweepOptions(evaluate=False, progress=False)
 SETTINGS = list(itertools.product(["5e-5", "1e-4", "2e-4", "4e-4"], ["0.01", "0.02"], range(4)))
@@ -112,12 +114,6 @@ def speed(ks: list[int], steps: int, recipes: list[str], precisions: list[str], 
     return rows
 
 
-def _logged(run_dir: str) -> list[dict]:
-    skip = ("steps_per_sec", "images_per_sec")
-    return [{k: v for k, v in row.items() if k not in skip} for row in RunDir(run_dir).read_metrics()
-            if "em_distance" in row]
-
-
 def _tensors_equal(a, b) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_tensors_equal(a[k], b[k]) for k in a)
@@ -154,12 +150,9 @@ def same(root: str, steps: int = 20, extra: tuple = (), modes: tuple = ("false",
         worst, per_step, bitwise, streams = 0.0, [0.0] * steps, True, True
         for name, together in dirs[4].items():
             alone = dirs[1][name]
-            a, b = _logged(together), _logged(alone)
-            for i, (x, y) in enumerate(zip(a, b)):
-                for key in ("em_distance", "loss_critic", "loss_generator"):
-                    diff = abs(x[key] - y[key]) / max(abs(y[key]), 1e-12)
-                    per_step[i] = max(per_step[i], diff)
-                    worst = max(worst, diff)
+            for i, diff in enumerate(relative_differences(training_rows(alone), training_rows(together))):
+                per_step[i] = max(per_step[i], diff)
+                worst = max(worst, diff)
             ca = read_checkpoint(RunDir(together).checkpoint(steps))
             cb = read_checkpoint(RunDir(alone).checkpoint(steps))
             bitwise &= final_states_equal(ca, cb)

@@ -29,14 +29,7 @@ SAME=(train.steps=300 system.precision=fp32 system.channels_last=false system.ch
 for n in 2 $( (( GPUS >= 4 )) && echo 4 ); do
   ddp "$n" eager$n "${SAME[@]}" system.cuda_graphs=false
   ddp "$n" graphs$n "${SAME[@]}" system.cuda_graphs=true
-  python3 - $W "$n" <<'PY'
-import json, sys
-w, n = sys.argv[1], sys.argv[2]
-rows = {m: [json.loads(l) for l in open(f"{w}/{m}{n}/metrics.jsonl") if '"em_distance"' in l] for m in ("eager", "graphs")}
-keys = ("em_distance", "loss_critic", "loss_generator")
-worst = max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-12) for a, b in zip(rows["eager"], rows["graphs"]) for k in keys)
-print(f"eager vs graphs on {n} GPUs: {len(rows['eager'])} log rows, max relative difference of {keys}: {worst:.3g}")
-PY
+  python3 scripts/loss_diff.py $W/eager$n $W/graphs$n --label "eager vs graphs on $n GPUs"
   grep -h "all-reduces per generator step\|CUDA graphs\|replica" $W/eager$n.log $W/graphs$n.log | sort | uniq -c
 done
 ddp "$GPUS" resume train.steps=100 log.checkpoint_every=50 log.log_every=25 system.check_replicas=true

@@ -19,17 +19,9 @@ for case in $1; do
       > "$dir.log" 2>&1 || echo "$dir: exit $?"
   done
 done
-python3 - $1 <<'PY' | tee "$OUT/graphs_check.txt"
-import json, sys
-keys = ("em_distance", "loss_critic", "loss_generator")
-for case in sys.argv[1:]:
-    decay, nhwc = case.split(":")
-    rows = {g: [json.loads(l) for l in open(f"runs/graphs_check/{decay}_nhwc_{nhwc}_graphs_{g}/metrics.jsonl")
-                if '"em_distance"' in l] for g in ("false", "true")}
-    diffs = [max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-12) for k in keys) for a, b in zip(rows["false"], rows["true"])]
-    first = next((rows["false"][i]["step"] for i, d in enumerate(diffs) if d > 0), None)
-    lrs = [(r[0]["lr"], r[-1]["lr"]) for r in rows.values()]
-    print(f"lr_decay={decay} channels_last={nhwc}: {len(diffs)} rows, first differing step {first}, "
-          f"max relative loss difference {max(diffs):.3g}; lr first/last eager {lrs[0]}, graphs {lrs[1]}")
-PY
+for case in $1; do
+  decay=${case%%:*} nhwc=${case##*:}
+  python3 scripts/loss_diff.py runs/graphs_check/${decay}_nhwc_${nhwc}_graphs_{false,true} \
+    --label "lr_decay=$decay channels_last=$nhwc, eager vs CUDA graphs"
+done | tee "$OUT/graphs_check.txt"
 tar czf "$OUT/graphs_check.tgz" runs/graphs_check/*.log runs/graphs_check/*/metrics.jsonl
