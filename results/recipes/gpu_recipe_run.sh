@@ -7,7 +7,8 @@
 # with quality metrics at 10 evenly spaced steps (log.eval_every: FID of 2,000 samples and the
 # MNIST classifier's), then measures METRICS of the weight average on 10,000 samples (26,000 for
 # Stacked MNIST's modes) and exports it in float16 with a model card. Prints the training time,
-# the metrics and Spearman(EM estimate, FID_2k) over the evaluation steps. Returns two files,
+# the metrics and Spearman(EM estimate, FID_2k) over the evaluation steps (scripts/plot_curves.py,
+# which also draws both curves). Returns two files,
 # $OUT/NAME/generator.safetensors and $OUT/NAME.tgz (logs, eval.json, card, metrics, last grid),
 # so that a few runs in one call stay within the 8 files that come back.
 set -uo pipefail
@@ -17,7 +18,7 @@ NAME=$1 CONFIG=$2 STEPS=$3 METRICS=$4; shift 4
 R=$OUT/$NAME
 mkdir -p "$R" runs
 source results/inception.sh
-# FID_DURING_TRAINING=0 leaves Inception out of the 10 evaluations (classifier metrics only)
+# FID_DURING_TRAINING=0 leaves Inception out of the 10 evaluations (classifier metrics only, no Spearman)
 [[ ${FID_DURING_TRAINING:-1} == 1 ]] && export WGAN_INCEPTION=$PWD/$INCEPTION
 N=${N:-10000}; [[ $METRICS == modes && $CONFIG == *stacked* ]] && N=${N_MODES:-26000}
 DEVICE=${DEVICE:-cuda}
@@ -32,24 +33,9 @@ python3 scripts/evaluate.py "runs/$NAME" --metrics "$METRICS" --n $N --inception
 grep -E "^(fid|kid|classes_covered|class_kl|classifier_fid|modes_covered|mode_kl)\b" "$R/eval.log" | sed "s/^/$NAME: /"
 python3 scripts/export.py "runs/$NAME" "$R/generator.safetensors" --fp16 --card-metrics "$R/eval.json" > /dev/null 2>&1 \
   || echo "$NAME: export failed"
-python3 - "runs/$NAME" "$NAME" <<'PY' | tee "$R/spearman.txt"
-import sys
-from wgan.rundir import RunDir, read_metrics_file
-from wgan.study_report import spearman_by_ranks
-rows = read_metrics_file(RunDir(sys.argv[1]).metrics)
-em = [(r["step"], r["em_distance"]) for r in rows if "em_distance" in r]
-# fid_2k (Inception, 2,000 samples), else the MNIST classifier's FID of the same evaluations
-key = next((k for r in rows for k in r if k.startswith("fid_")), "classifier_fid")
-fid = [(r["step"], r[key]) for r in rows if key in r]
-at = lambda step: [v for s, v in em if s <= step][-1]
-fid = [(s, v) for s, v in fid if em and em[0][0] <= s]          # steps with an EM estimate logged by then
-if len(fid) >= 3:
-    rho = spearman_by_ranks([at(s) for s, _ in fid], [v for _, v in fid])
-    print(f"{sys.argv[2]}: Spearman(EM estimate, {key}) over {len(fid)} evaluation steps: {rho:.3f}")
-    print(f"  step, EM, {key}: " + "; ".join(f"{s} {at(s):.4f} {v:.2f}" for s, v in fid))
-else:
-    print(f"{sys.argv[2]}: only {len(fid)} {key} rows logged (no Inception network found?)")
-PY
+# Spearman(EM estimate, FID_2k) over the evaluation steps, printed, and the two curves in one figure
+python3 scripts/plot_curves.py "runs/$NAME" --out "$R/em_fid.png" --title "$NAME: EM estimate and FID_2k" \
+  | sed "s/^/$NAME: /" | tee "$R/spearman.txt"
 cp "runs/$NAME/metrics.jsonl" "runs/$NAME/run.json" "runs/$NAME/samples/step_$(printf %08d "$STEPS").png" "$R/" 2>/dev/null
 # Few files come back from a call: everything but the export travels as one tarball.
 tar czf "$OUT/$NAME.tgz" -C "$OUT" --exclude=generator.safetensors "$NAME" && find "$R" -type f ! -name generator.safetensors -delete
