@@ -21,7 +21,7 @@ from wgan.checkpoint import (
 from wgan.cli import train_main
 from wgan.config import load_config
 from wgan.tracking import read_metrics
-from wgan.trainer import NonFiniteError, Trainer, TrainingInterrupted, train
+from wgan.trainer import NonFiniteError, Trainer, TrainingInterrupted, reads_tensor_lr, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["data.image_size=16", "model.g_width=4", "model.c_width=4", "model.z_dim=8", "train.batch_size=8",
@@ -225,6 +225,20 @@ def test_linear_lr_decay_reaches_zero_at_the_last_step_and_resumes_bitwise(tmp_p
     for a, b in ((gen_a, gen_b), (critic_a, critic_b)):
         for key in a:
             assert torch.equal(a[key], b[key]), key
+
+
+def test_a_decaying_rate_is_a_device_tensor_on_cuda_only():
+    # On CUDA eager and graphs must read the rate the same way (a tensor, capturable optimiser)
+    # to stay bitwise equal; the CPU has no capturable optimiser and keeps a float.
+    assert reads_tensor_lr("cuda", "linear") and reads_tensor_lr("cuda", "linear-generator")
+    assert not reads_tensor_lr("cuda", "none")
+    assert not reads_tensor_lr("cpu", "linear") and not reads_tensor_lr("cpu", "none")
+
+
+def test_on_the_cpu_a_decaying_rate_stays_a_float_of_a_plain_optimiser(tmp_path, mnist_test):
+    trainer = Trainer(tiny(tmp_path / "a", "train.steps=4", "train.lr_decay=linear"), mnist_test, echo=quiet)
+    for opt in (trainer.opt_c, trainer.opt_g):
+        assert all(isinstance(g["lr"], float) and not g["capturable"] for g in opt.param_groups)
 
 
 def test_unknown_lr_decay_is_refused_with_the_choices():

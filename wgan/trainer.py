@@ -89,6 +89,17 @@ def lr_decay_factor(train, step: int, part: str = "generator") -> float:
     return 1.0
 
 
+def reads_tensor_lr(device_type: str, lr_decay: str) -> bool:
+    """Whether the optimisers read their rate from a device tensor that the schedule refills.
+
+    CUDA graphs need it (a float rate would be baked into the captured kernels), and the eager
+    CUDA path takes it too: torch's RMSprop and Adam take another sequence of kernels for a tensor
+    rate than for a float one, so eager and graphs would differ by rounding from the first decayed
+    step on. On the CPU a capturable optimiser is not supported, and eager is the only path there.
+    """
+    return device_type == "cuda" and lr_decay != "none"
+
+
 def make_optimizer(params, cfg: Config, capturable: bool) -> torch.optim.Optimizer:
     t = cfg.train
     if t.optimizer == "rmsprop":
@@ -179,8 +190,10 @@ class Trainer:
         # Under torchrun the graphs hold the NCCL all-reduces too: every rank replays the same
         # sequence of graphs, so the collectives pair up as they do eagerly.
         self.use_graphs = self.device.type == "cuda" and system.cuda_graphs
-        self.opt_g = make_optimizer(self.generator.parameters(), cfg, self.use_graphs)
-        self.opt_c = make_optimizer(self.critic.parameters(), cfg, self.use_graphs)
+        self.tensor_lr = reads_tensor_lr(self.device.type, t.lr_decay)
+        capturable = self.use_graphs or self.tensor_lr
+        self.opt_g = make_optimizer(self.generator.parameters(), cfg, capturable)
+        self.opt_c = make_optimizer(self.critic.parameters(), cfg, capturable)
         # The gradient average across processes runs between backward and the optimiser step.
         self.average_c = GradientAverager(self.critic.parameters(), dist_ctx)
         self.average_g = GradientAverager(self.generator.parameters(), dist_ctx)
@@ -290,9 +303,9 @@ class Trainer:
         """(Re)build the lr schedules so that the next generator step, ``step``, uses ``lr_at(step)``.
 
         Called at build and after loading optimiser state (which replaces the groups' rates), so
-        a resumed run follows the schedule of its current ``train.steps``. Under CUDA graphs a
-        rate baked into the captured kernels could never change, so it lives in a device tensor
-        per group that the captured optimiser reads and the schedule refills in place.
+        a resumed run follows the schedule of its current ``train.steps``. On CUDA the rate lives
+        in a device tensor per group that the (capturable) optimiser reads and the schedule
+        refills in place (``reads_tensor_lr`` says why).
         """
         if self.cfg.train.lr_decay == "none":
             return
@@ -301,7 +314,7 @@ class Trainer:
         for opt, part in parts:
             for group in opt.param_groups:
                 group["initial_lr"] = self.cfg.train.lr
-                if self.use_graphs:
+                if self.tensor_lr:
                     group["lr"] = torch.tensor(self.lr_at(step, part), device=self.device)
                     self._lr_tensors.append((group, group["lr"]))
         self.lr_schedules = [torch.optim.lr_scheduler.LambdaLR(
