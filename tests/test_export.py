@@ -425,8 +425,8 @@ def test_the_shipped_generator_has_a_model_card_with_its_measured_metrics():
     meta = _front_matter(text)
     assert meta["license"] == "mit" and meta["library_name"] == "wgan" and meta["datasets"] == ["mnist"]
     assert "fid" in meta["metrics"]
-    assert "| fid | 7.98 |" in text and "| classifier_fid | 11.75 |" in text and "| class_kl | 0.0218 |" in text
-    assert "60,000 generator steps" in text and "load_generator()" in text
+    assert "| fid | 6.63 |" in text and "| classifier_fid | 10.88 |" in text and "| class_kl | 0.0242 |" in text
+    assert "200,000 generator steps" in text and "load_generator()" in text
 
 
 # ---------------------------------------------------------------- the MLP generator (model.g_arch=mlp)
