@@ -2,7 +2,7 @@
 # One recipe run on one H200 for issue 14's targets, from the repository root:
 #   bash results/recipes/gpu_recipe_run.sh NAME CONFIG STEPS METRICS [OVERRIDES...]
 #   e.g. bash results/recipes/gpu_recipe_run.sh mnist_240k configs/mnist.yaml 240000 fid,modes,cfid
-#        bash results/recipes/gpu_recipe_run.sh stacked_nc1 configs/stacked_mnist.yaml 60000 modes train.n_critic=1
+#        bash results/recipes/gpu_recipe_run.sh stacked_nc1 configs/stacked_mnist_clipping.yaml 60000 modes train.n_critic=1
 # trains CONFIG for STEPS generator steps (its rates decaying over them where the config decays)
 # with quality metrics at 10 evenly spaced steps (log.eval_every: FID of 2,000 samples and the
 # MNIST classifier's), then measures METRICS of the weight average on 10,000 samples (26,000 for
