@@ -241,6 +241,36 @@ def test_on_the_cpu_a_decaying_rate_stays_a_float_of_a_plain_optimiser(tmp_path,
         assert all(isinstance(g["lr"], float) and not g["capturable"] for g in opt.param_groups)
 
 
+def test_a_checkpoint_written_on_cuda_resumes_on_the_cpu_bitwise(tmp_path, mnist_test):
+    # A CUDA run saves capturable optimiser groups and, with a decaying rate, the rate as a tensor;
+    # the CPU refuses capturable groups at the first step unless loading takes this device's.
+    common = ["train.steps=6", "train.lr=1e-3", "train.lr_decay=linear", "log.checkpoint_every=6",
+              "log.log_every=2", "log.sample_every=6"]
+    train(tiny(tmp_path / "a", *common), mnist_test, echo=quiet)
+    stopped = Trainer(tiny(tmp_path / "b", *common), mnist_test, echo=quiet)
+    stopped.opt_g.register_step_post_hook(
+        lambda *a: setattr(stopped, "_stop_signal", 2) if stopped.step == 2 else None)  # during step 3
+    with pytest.raises(TrainingInterrupted, match="step 3"):
+        stopped.run()
+    run_b = str(tmp_path / "b" / "run")
+    step, path = list_checkpoints(run_b)[-1]
+    state = read_checkpoint(path)
+    state.pop(ckpt.INTEGRITY_KEY, None)
+    for name in ("opt_g", "opt_c"):
+        for group in state[name]["param_groups"]:
+            group["capturable"], group["lr"] = True, torch.tensor(float(group["lr"]))
+    ckpt.save_checkpoint(run_b, step, state, keep=3)
+    resumed = Trainer(tiny(tmp_path / "b", *common), mnist_test, echo=quiet)
+    resumed.run()
+    assert all(not g["capturable"] for opt in (resumed.opt_c, resumed.opt_g) for g in opt.param_groups)
+    step_a, gen_a, critic_a, _ = _weights(tmp_path / "a" / "run")
+    step_b, gen_b, critic_b, _ = _weights(tmp_path / "b" / "run")
+    assert step_a == step_b == 6
+    for a, b in ((gen_a, gen_b), (critic_a, critic_b)):
+        for key in a:
+            assert torch.equal(a[key], b[key]), key
+
+
 def test_unknown_lr_decay_is_refused_with_the_choices():
     from wgan.config import ConfigError
     with pytest.raises(ConfigError, match="train.lr_decay.*linear"):

@@ -100,6 +100,20 @@ def reads_tensor_lr(device_type: str, lr_decay: str) -> bool:
     return device_type == "cuda" and lr_decay != "none"
 
 
+def optimizer_state_for(optimizer: torch.optim.Optimizer, saved: dict) -> dict:
+    """``saved`` with the group settings that belong to the device rather than to the run taken
+    from ``optimizer`` as this process built it: whether it is capturable, and the rate as a plain
+    number (``Trainer._schedule_lr`` installs the device tensor where this path reads one).
+
+    A checkpoint written on CUDA holds capturable groups, which the CPU refuses at the first step,
+    and one written on the CPU holds non-capturable groups, which CUDA graphs cannot capture.
+    Torch places each parameter's ``step`` by the loaded group's flag, so it is set before loading.
+    """
+    groups = [{**group, "capturable": own.get("capturable", False), "lr": float(group["lr"])}
+              for group, own in zip(saved["param_groups"], optimizer.param_groups)]
+    return {**saved, "param_groups": groups}
+
+
 def make_optimizer(params, cfg: Config, capturable: bool) -> torch.optim.Optimizer:
     t = cfg.train
     if t.optimizer == "rmsprop":
@@ -404,8 +418,8 @@ class Trainer:
     def load_state_dict(self, state: dict) -> None:
         self.generator.load_state_dict(state["generator"])
         self.critic.load_state_dict(state["critic"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_c.load_state_dict(state["opt_c"])
+        self.opt_g.load_state_dict(optimizer_state_for(self.opt_g, state["opt_g"]))
+        self.opt_c.load_state_dict(optimizer_state_for(self.opt_c, state["opt_c"]))
         self.step = int(state["step"])
         self._schedule_lr(self.step)           # loading replaced the groups' learning rates
         self.critic_steps_done = int(state.get("critic_steps", 0))
