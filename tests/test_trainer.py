@@ -8,6 +8,7 @@ import torch
 from helpers import (
     SHORT,
     all_finite,
+    assert_same_weights,
     captured,
     temp_files,
 )
@@ -199,6 +200,13 @@ def test_generator_only_decay_keeps_the_critics_rate(tmp_path, mnist_test):
     assert trainer.lr_at(4) == 0.0 and trainer.lr_at(4, "critic") == 1e-3
 
 
+def interrupt_during_step_3(trainer):
+    """Run ``trainer`` until a SIGINT arrives during generator step 3: it checkpoints step 3 and stops."""
+    trainer.opt_g.register_step_post_hook(lambda *a: setattr(trainer, "_stop_signal", 2) if trainer.step == 2 else None)
+    with pytest.raises(TrainingInterrupted, match="step 3"):
+        trainer.run()
+
+
 def test_linear_lr_decay_reaches_zero_at_the_last_step_and_resumes_bitwise(tmp_path, mnist_test):
     common = ["train.steps=6", "train.lr=1e-3", "train.lr_decay=linear", "log.checkpoint_every=6",
               "log.log_every=2", "log.sample_every=6"]
@@ -213,11 +221,7 @@ def test_linear_lr_decay_reaches_zero_at_the_last_step_and_resumes_bitwise(tmp_p
     assert critic_lrs == pytest.approx([lr for lr in expected for _ in range(5)])
     assert expected[-1] > 0 and straight.lr_at(6) == 0.0
 
-    stopped = Trainer(tiny(tmp_path / "b", *common), mnist_test, echo=quiet)
-    stopped.opt_g.register_step_post_hook(
-        lambda *a: setattr(stopped, "_stop_signal", 2) if stopped.step == 2 else None)  # during step 3
-    with pytest.raises(TrainingInterrupted, match="step 3"):
-        stopped.run()
+    interrupt_during_step_3(Trainer(tiny(tmp_path / "b", *common), mnist_test, echo=quiet))
     train(tiny(tmp_path / "b", *common), mnist_test, echo=quiet)
     step_a, gen_a, critic_a, _ = _weights(tmp_path / "a" / "run")
     step_b, gen_b, critic_b, _ = _weights(tmp_path / "b" / "run")
@@ -247,11 +251,7 @@ def test_a_checkpoint_written_on_cuda_resumes_on_the_cpu_bitwise(tmp_path, mnist
     common = ["train.steps=6", "train.lr=1e-3", "train.lr_decay=linear", "log.checkpoint_every=6",
               "log.log_every=2", "log.sample_every=6"]
     train(tiny(tmp_path / "a", *common), mnist_test, echo=quiet)
-    stopped = Trainer(tiny(tmp_path / "b", *common), mnist_test, echo=quiet)
-    stopped.opt_g.register_step_post_hook(
-        lambda *a: setattr(stopped, "_stop_signal", 2) if stopped.step == 2 else None)  # during step 3
-    with pytest.raises(TrainingInterrupted, match="step 3"):
-        stopped.run()
+    interrupt_during_step_3(Trainer(tiny(tmp_path / "b", *common), mnist_test, echo=quiet))
     run_b = str(tmp_path / "b" / "run")
     step, path = list_checkpoints(run_b)[-1]
     state = read_checkpoint(path)
@@ -263,12 +263,7 @@ def test_a_checkpoint_written_on_cuda_resumes_on_the_cpu_bitwise(tmp_path, mnist
     resumed = Trainer(tiny(tmp_path / "b", *common), mnist_test, echo=quiet)
     resumed.run()
     assert all(not g["capturable"] for opt in (resumed.opt_c, resumed.opt_g) for g in opt.param_groups)
-    step_a, gen_a, critic_a, _ = _weights(tmp_path / "a" / "run")
-    step_b, gen_b, critic_b, _ = _weights(tmp_path / "b" / "run")
-    assert step_a == step_b == 6
-    for a, b in ((gen_a, gen_b), (critic_a, critic_b)):
-        for key in a:
-            assert torch.equal(a[key], b[key]), key
+    assert_same_weights(list_checkpoints(str(tmp_path / "a" / "run"))[-1][1], list_checkpoints(run_b)[-1][1])
 
 
 def test_unknown_lr_decay_is_refused_with_the_choices():
